@@ -1,0 +1,86 @@
+# wsgate — WebSocket reverse proxy daemon.
+#
+#   make          build ./wsgate (needs the -dev packages; see make deps)
+#   make run      install missing packages, build, run on conf/wsgate.yaml
+#   make check    install missing packages, build, run unit + integration tests
+#   make install  install binary, man pages, config example, systemd unit
+
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+VERSION := 0.1.0
+
+CC ?= cc
+PKGS := libevent openssl yaml-0.1
+WARN := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
+	-Wpointer-arith -Wcast-qual -Wformat=2 -Werror
+CFLAGS ?= -O2 -g
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) \
+	-DWSGATE_VERSION='"$(VERSION)"' $(shell pkg-config --cflags $(PKGS))
+LIBS := $(shell pkg-config --libs $(PKGS))
+CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
+
+BUILD := build
+MODULES := backend config frame handshake http listener log route session \
+	units utf8
+OBJS := $(MODULES:%=$(BUILD)/%.o)
+UNIT_SUITES := units utf8 frame http handshake route config
+UNIT_BINS := $(UNIT_SUITES:%=$(BUILD)/check_%)
+
+.PHONY: all run check unit integration deps deps-test install clean lint
+
+all: wsgate
+
+$(BUILD):
+	mkdir -p $(BUILD)
+
+$(BUILD)/%.o: src/%.c | $(BUILD)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+wsgate: $(OBJS) $(BUILD)/main.o
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/check_%: tests/unit/check_%.c $(OBJS) | $(BUILD)
+	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Isrc -o $@ $< $(OBJS) \
+	    $(LIBS) $(CHECK_LIBS)
+
+deps:
+	scripts/install-deps.sh run
+
+deps-test:
+	scripts/install-deps.sh test
+
+run: deps
+	$(MAKE) wsgate
+	./wsgate -c conf/wsgate.yaml
+
+check: deps-test
+	$(MAKE) wsgate unit-bins
+	$(MAKE) unit integration lint
+
+unit-bins: $(UNIT_BINS)
+
+unit: $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+
+integration: wsgate
+	tests/integration/run.sh
+
+lint:
+	mandoc -Tlint -W warning man/wsgate.8 man/wsgate.yaml.5
+	./wsgate -t -c conf/wsgate.yaml
+
+install: wsgate
+	install -D -m 0755 wsgate $(DESTDIR)$(SBINDIR)/wsgate
+	install -D -m 0644 man/wsgate.8 $(DESTDIR)$(MANDIR)/man8/wsgate.8
+	install -D -m 0644 man/wsgate.yaml.5 \
+	    $(DESTDIR)$(MANDIR)/man5/wsgate.yaml.5
+	test -e $(DESTDIR)$(SYSCONFDIR)/wsgate/wsgate.yaml || install -D \
+	    -m 0644 conf/wsgate.yaml $(DESTDIR)$(SYSCONFDIR)/wsgate/wsgate.yaml
+
+clean:
+	rm -rf $(BUILD) wsgate
+
+-include $(OBJS:.o=.d) $(BUILD)/main.d

@@ -1,0 +1,52 @@
+#!/bin/sh
+# install-deps.sh run|test — installs the Debian packages that building
+# (run) or testing (test) wsgate needs, and only those that are missing.
+# Uses apt-get, through sudo when not root.  Does nothing when all is there.
+set -eu
+
+mode=${1:-run}
+# package:check pairs; a check is a pkg-config module, a command, or a
+# Python module seen by Debian's /usr/bin/python3.
+run_pkgs="gcc:cmd:cc make:cmd:make pkg-config:cmd:pkg-config
+libevent-dev:pc:libevent libssl-dev:pc:openssl libyaml-dev:pc:yaml-0.1"
+test_pkgs="check:pc:check python3:cmd:/usr/bin/python3
+python3-websockets:py:websockets mandoc:cmd:mandoc procps:cmd:ps"
+
+case "$mode" in
+run) wanted=$run_pkgs ;;
+test) wanted="$run_pkgs $test_pkgs" ;;
+*) echo "usage: $0 run|test" >&2; exit 2 ;;
+esac
+
+have() {
+	kind=$1 what=$2
+	case "$kind" in
+	cmd) command -v "$what" >/dev/null 2>&1 ;;
+	pc) command -v pkg-config >/dev/null 2>&1 &&
+	    pkg-config --exists "$what" ;;
+	py) [ -x /usr/bin/python3 ] &&
+	    /usr/bin/python3 -c "import $what" >/dev/null 2>&1 ;;
+	esac
+}
+
+missing=""
+for entry in $wanted; do
+	pkg=${entry%%:*}
+	rest=${entry#*:}
+	have "${rest%%:*}" "${rest#*:}" || missing="$missing $pkg"
+done
+[ -z "$missing" ] && exit 0
+
+echo "install-deps: installing:$missing"
+if [ "$(id -u)" -eq 0 ]; then
+	sudo=""
+elif command -v sudo >/dev/null 2>&1; then
+	sudo="sudo"
+else
+	echo "install-deps: need root or sudo to install:$missing" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -q
+# shellcheck disable=SC2086
+$sudo apt-get install -y -q --no-install-recommends $missing

@@ -1,0 +1,1029 @@
+/*
+ * config — wsgate.yaml loader.
+ *
+ * libyaml builds the document tree (yaml_parser_load); this file walks it
+ * with key tables, one per mapping of the schema, so that allowed keys,
+ * their parsers and the limits with their bounds each live in one place.
+ * Errors are collected, never fatal on the first: each is printed as
+ * "file:line:col: path: message" with 1-based positions (libyaml counts
+ * from 0).  References between sections (routes to backends) are checked
+ * after the whole document has been read, so the order of sections in the
+ * file does not matter.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netdb.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/util.h>
+#include <yaml.h>
+
+#include "config.h"
+#include "units.h"
+
+#define CONFIG_PATH_MAX	256
+
+struct config_route_ref;
+
+struct config_ctx {
+	yaml_document_t	*doc;
+	const char	*name;
+	struct config	*cfg;
+	FILE		*errs;
+	char		*errbuf;
+	size_t		 errlen;
+	unsigned	 nerrors;
+	struct config_route_ref *route_refs;	/* one per route */
+};
+
+typedef void (*config_key_fn)(struct config_ctx *, yaml_node_t *,
+    const char *, void *);
+
+struct config_key {
+	const char	*name;
+	config_key_fn	 parse;
+	bool		 required;
+};
+
+static void
+config_error(struct config_ctx *ctx, const yaml_node_t *node,
+    const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void
+config_error(struct config_ctx *ctx, const yaml_node_t *node,
+    const char *path, const char *fmt, ...)
+{
+	va_list	ap;
+
+	fprintf(ctx->errs, "%s:%zu:%zu: %s: ", ctx->name,
+	    node->start_mark.line + 1, node->start_mark.column + 1, path);
+	va_start(ap, fmt);
+	vfprintf(ctx->errs, fmt, ap);
+	va_end(ap);
+	fputc('\n', ctx->errs);
+	ctx->nerrors++;
+}
+
+static const char *
+config_type_name(const yaml_node_t *node)
+{
+	switch (node->type) {
+	case YAML_SCALAR_NODE:
+		return "a scalar";
+	case YAML_SEQUENCE_NODE:
+		return "a list";
+	case YAML_MAPPING_NODE:
+		return "a mapping";
+	default:
+		return "empty";
+	}
+}
+
+/* Returns the scalar's text, or NULL after reporting a type error. */
+static const char *
+config_scalar(struct config_ctx *ctx, yaml_node_t *node, const char *path)
+{
+	if (node->type != YAML_SCALAR_NODE) {
+		config_error(ctx, node, path, "must be a string, not %s",
+		    config_type_name(node));
+		return NULL;
+	}
+	return (const char *)node->data.scalar.value;
+}
+
+static char *
+config_strdup(const char *s)
+{
+	char	*p = strdup(s);
+
+	if (p == NULL) {
+		perror("strdup");
+		exit(1);
+	}
+	return p;
+}
+
+static void *
+config_calloc(size_t n, size_t size)
+{
+	void	*p = calloc(n == 0 ? 1 : n, size);
+
+	if (p == NULL) {
+		perror("calloc");
+		exit(1);
+	}
+	return p;
+}
+
+/*
+ * Walks a mapping: every key must be a scalar listed in keys; each value
+ * goes to its parser with the path extended by the key.
+ */
+static void
+config_mapping(struct config_ctx *ctx, yaml_node_t *node, const char *path,
+    const struct config_key *keys, void *obj)
+{
+	yaml_node_pair_t	*pair;
+	const struct config_key	*k;
+	char			 sub[CONFIG_PATH_MAX], expected[256];
+	bool			 seen[32] = { false };
+	size_t			 i;
+
+	if (node->type != YAML_MAPPING_NODE) {
+		config_error(ctx, node, path, "must be a mapping, not %s",
+		    config_type_name(node));
+		return;
+	}
+	for (pair = node->data.mapping.pairs.start;
+	    pair < node->data.mapping.pairs.top; pair++) {
+		yaml_node_t	*key, *value;
+		const char	*name;
+
+		key = yaml_document_get_node(ctx->doc, pair->key);
+		value = yaml_document_get_node(ctx->doc, pair->value);
+		if ((name = config_scalar(ctx, key, path)) == NULL)
+			continue;
+		for (i = 0, k = keys; k->name != NULL; k++, i++)
+			if (strcmp(k->name, name) == 0)
+				break;
+		snprintf(sub, sizeof(sub), "%s%s%s", path,
+		    *path == '\0' ? "" : ".", name);
+		if (k->name == NULL) {
+			expected[0] = '\0';
+			for (k = keys; k->name != NULL; k++) {
+				strncat(expected, k->name,
+				    sizeof(expected) - strlen(expected) - 1);
+				if (k[1].name != NULL)
+					strncat(expected, ", ",
+					    sizeof(expected) -
+					    strlen(expected) - 1);
+			}
+			config_error(ctx, key, sub,
+			    "unknown key (expected one of: %s)", expected);
+			continue;
+		}
+		if (seen[i]) {
+			config_error(ctx, key, sub, "duplicate key");
+			continue;
+		}
+		seen[i] = true;
+		k->parse(ctx, value, sub, obj);
+	}
+	for (i = 0, k = keys; k->name != NULL; k++, i++) {
+		if (k->required && !seen[i])
+			config_error(ctx, node, path, "missing key \"%s\"",
+			    k->name);
+	}
+}
+
+/* Checks that node is a non-empty list; returns its item count or 0. */
+static size_t
+config_sequence(struct config_ctx *ctx, yaml_node_t *node, const char *path)
+{
+	size_t	n;
+
+	if (node->type != YAML_SEQUENCE_NODE) {
+		config_error(ctx, node, path, "must be a list, not %s",
+		    config_type_name(node));
+		return 0;
+	}
+	n = (size_t)(node->data.sequence.items.top -
+	    node->data.sequence.items.start);
+	if (n == 0)
+		config_error(ctx, node, path, "must not be empty");
+	return n;
+}
+
+static yaml_node_t *
+config_item(struct config_ctx *ctx, yaml_node_t *seq, size_t i)
+{
+	return yaml_document_get_node(ctx->doc,
+	    seq->data.sequence.items.start[i]);
+}
+
+/* A list of strings, duplicated into *out. */
+static void
+config_string_list(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, char ***out, size_t *count)
+{
+	char		 sub[CONFIG_PATH_MAX];
+	const char	*s;
+	size_t		 i, n;
+
+	if ((n = config_sequence(ctx, node, path)) == 0)
+		return;
+	*out = config_calloc(n, sizeof(**out));
+	for (i = 0; i < n; i++) {
+		snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
+		if ((s = config_scalar(ctx, config_item(ctx, node, i), sub)))
+			(*out)[(*count)++] = config_strdup(s);
+	}
+}
+
+/* RFC 9110 §5.6.2 tchar: subprotocol names are tokens (RFC 6455 §4.1). */
+static bool
+config_is_token(const char *s)
+{
+	if (*s == '\0')
+		return false;
+	for (; *s != '\0'; s++) {
+		if (*s <= 0x20 || *s >= 0x7f ||
+		    strchr("\"(),/:;<=>?@[\\]{}", *s) != NULL)
+			return false;
+	}
+	return true;
+}
+
+/* "host:port" or "[v6]:port", resolved now (as nginx does at start). */
+static int
+config_resolve(const char *address, struct sockaddr_storage *ss,
+    socklen_t *sslen, const char **errstr)
+{
+	struct addrinfo	 hints, *res;
+	char		 host[256];
+	const char	*colon, *port, *h = address;
+	size_t		 hlen;
+	int		 rc;
+
+	if ((colon = strrchr(address, ':')) == NULL || colon[1] == '\0') {
+		*errstr = "must be host:port";
+		return -1;
+	}
+	port = colon + 1;
+	hlen = (size_t)(colon - address);
+	if (*h == '[') {
+		if (hlen < 2 || h[hlen - 1] != ']') {
+			*errstr = "must be host:port ([addr]:port for IPv6)";
+			return -1;
+		}
+		h++;
+		hlen -= 2;
+	}
+	if (hlen == 0 || hlen >= sizeof(host)) {
+		*errstr = "must be host:port";
+		return -1;
+	}
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV;
+	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0) {
+		*errstr = gai_strerror(rc);
+		return -1;
+	}
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*sslen = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+/* listen: ------------------------------------------------------------- */
+
+static void
+config_listen_address(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, void *obj)
+{
+	struct config_listen	*ls = obj;
+	const char		*s;
+	int			 len = (int)sizeof(ls->ss);
+
+	if ((s = config_scalar(ctx, node, path)) == NULL)
+		return;
+	if (strncmp(s, "unix:", 5) == 0) {
+		config_error(ctx, node, path,
+		    "unix socket listeners are not supported yet");
+		return;
+	}
+	if (evutil_parse_sockaddr_port(s, (struct sockaddr *)&ls->ss,
+	    &len) == -1 || strrchr(s, ':') == NULL) {
+		config_error(ctx, node, path, "\"%s\" must be ADDRESS:PORT, "
+		    "e.g. \"0.0.0.0:80\" or \"[::]:80\"", s);
+		return;
+	}
+	ls->sslen = (socklen_t)len;
+	ls->address = config_strdup(s);
+}
+
+static const struct config_key config_listen_keys[] = {
+	{ "address", config_listen_address, true },
+	{ NULL, NULL, false }
+};
+
+static void
+config_listen(struct config_ctx *ctx, yaml_node_t *node, const char *path,
+    void *obj)
+{
+	struct config	*cfg = obj;
+	char		 sub[CONFIG_PATH_MAX];
+	size_t		 i, n;
+
+	if ((n = config_sequence(ctx, node, path)) == 0)
+		return;
+	cfg->listens = config_calloc(n, sizeof(*cfg->listens));
+	cfg->nlistens = n;
+	for (i = 0; i < n; i++) {
+		snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
+		config_mapping(ctx, config_item(ctx, node, i), sub,
+		    config_listen_keys, &cfg->listens[i]);
+	}
+}
+
+/* log: ---------------------------------------------------------------- */
+
+static void
+config_log_level(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, void *obj)
+{
+	struct config	*cfg = obj;
+	const char	*s;
+
+	if ((s = config_scalar(ctx, node, path)) == NULL)
+		return;
+	if (log_level_from_name(s, &cfg->log_level) == -1)
+		config_error(ctx, node, path, "\"%s\" must be one of: error, "
+		    "warn, info, debug", s);
+}
+
+static const struct config_key config_log_keys[] = {
+	{ "level", config_log_level, false },
+	{ NULL, NULL, false }
+};
+
+static void
+config_log(struct config_ctx *ctx, yaml_node_t *node, const char *path,
+    void *obj)
+{
+	config_mapping(ctx, node, path, config_log_keys, obj);
+}
+
+/* limits: ------------------------------------------------------------- */
+
+enum config_unit {
+	CONFIG_DURATION,
+	CONFIG_SIZE
+};
+
+/* One row per limit: name, unit, default and bounds (0 always allowed
+ * when zero_ok: it means "off"). */
+struct config_limit {
+	const char	*name;
+	enum config_unit unit;
+	size_t		 offset;
+	uint64_t	 def;
+	uint64_t	 min;
+	uint64_t	 max;
+	bool		 zero_ok;
+	const char	*range;		/* the bounds, as the error says them */
+};
+
+#define KiB	(1024ULL)
+#define MiB	(1024ULL * 1024)
+#define GiB	(1024ULL * 1024 * 1024)
+#define SEC	(1000ULL)
+#define LIMIT(f)	offsetof(struct config_limits, f)
+
+static const struct config_limit config_limits_table[] = {
+	{ "handshake_timeout", CONFIG_DURATION, LIMIT(handshake_timeout),
+	    10 * SEC, 100, 600 * SEC, false, "between 100ms and 10m" },
+	{ "max_request_head", CONFIG_SIZE, LIMIT(max_request_head),
+	    8 * KiB, 1 * KiB, 1 * MiB, false, "between 1KiB and 1MiB" },
+	{ "max_message", CONFIG_SIZE, LIMIT(max_message),
+	    16 * MiB, 1, 1 * GiB, false, "between 1 and 1GiB" },
+	{ "buffer_high_watermark", CONFIG_SIZE, LIMIT(buffer_high_watermark),
+	    1 * MiB, 4 * KiB, 1 * GiB, false, "between 4KiB and 1GiB" },
+	{ "ping_interval", CONFIG_DURATION, LIMIT(ping_interval),
+	    30 * SEC, 1 * SEC, 3600 * SEC, true, "0 or between 1s and 1h" },
+	{ "pong_timeout", CONFIG_DURATION, LIMIT(pong_timeout),
+	    15 * SEC, 100, 3600 * SEC, false, "between 100ms and 1h" },
+	{ "idle_timeout", CONFIG_DURATION, LIMIT(idle_timeout),
+	    0, 1 * SEC, 7 * 24 * 3600 * SEC, true,
+	    "0 or between 1s and 168h" },
+	{ "close_timeout", CONFIG_DURATION, LIMIT(close_timeout),
+	    5 * SEC, 100, 60 * SEC, false, "between 100ms and 1m" },
+	{ NULL, CONFIG_SIZE, 0, 0, 0, 0, false, NULL }
+};
+
+/* Parses a duration or size scalar and checks its bounds. */
+static int
+config_quantity(struct config_ctx *ctx, yaml_node_t *node, const char *path,
+    enum config_unit unit, uint64_t min, uint64_t max, bool zero_ok,
+    const char *range, uint64_t *out)
+{
+	const char	*s, *errstr;
+	uint64_t	 v;
+	int		 rc;
+
+	if ((s = config_scalar(ctx, node, path)) == NULL)
+		return -1;
+	if (unit == CONFIG_DURATION)
+		rc = units_parse_duration(s, &v, &errstr);
+	else
+		rc = units_parse_size(s, &v, &errstr);
+	if (rc == -1) {
+		config_error(ctx, node, path, "\"%s\": %s", s, errstr);
+		return -1;
+	}
+	if (!(v == 0 && zero_ok) && (v < min || v > max)) {
+		config_error(ctx, node, path, "must be %s", range);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static void
+config_limits(struct config_ctx *ctx, yaml_node_t *node, const char *path,
+    void *obj)
+{
+	struct config_limits		*lim = obj;
+	const struct config_limit	*l;
+	yaml_node_pair_t		*pair;
+	char				 sub[CONFIG_PATH_MAX];
+
+	if (node->type != YAML_MAPPING_NODE) {
+		config_error(ctx, node, path, "must be a mapping, not %s",
+		    config_type_name(node));
+		return;
+	}
+	for (pair = node->data.mapping.pairs.start;
+	    pair < node->data.mapping.pairs.top; pair++) {
+		yaml_node_t	*key, *value;
+		const char	*name;
+
+		key = yaml_document_get_node(ctx->doc, pair->key);
+		value = yaml_document_get_node(ctx->doc, pair->value);
+		if ((name = config_scalar(ctx, key, path)) == NULL)
+			continue;
+		snprintf(sub, sizeof(sub), "%s.%s", path, name);
+		for (l = config_limits_table; l->name != NULL; l++)
+			if (strcmp(l->name, name) == 0)
+				break;
+		if (l->name == NULL) {
+			config_error(ctx, key, sub, "unknown limit");
+			continue;
+		}
+		config_quantity(ctx, value, sub, l->unit, l->min, l->max,
+		    l->zero_ok, l->range,
+		    (uint64_t *)(void *)((char *)lim + l->offset));
+	}
+}
+
+static void
+config_limits_key(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, void *obj)
+{
+	struct config	*cfg = obj;
+
+	config_limits(ctx, node, path, &cfg->limits);
+}
+
+/* backends: ----------------------------------------------------------- */
+
+static void
+config_backend_type(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, void *obj)
+{
+	struct backend	*be = obj;
+	const char	*s;
+
+	if ((s = config_scalar(ctx, node, path)) == NULL)
+		return;
+	if (strcmp(s, "tcp") == 0)
+		be->type = BACKEND_TCP;
+	else
+		config_error(ctx, node, path, "\"%s\" must be tcp (websocket "
+		    "backends are not supported yet)", s);
+}
+
+static void
+config_backend_servers(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, void *obj)
+{
+	struct backend	*be = obj;
+	char		 sub[CONFIG_PATH_MAX];
+	const char	*s, *errstr;
+	size_t		 i, n;
+
+	if ((n = config_sequence(ctx, node, path)) == 0)
+		return;
+	be->servers = config_calloc(n, sizeof(*be->servers));
+	for (i = 0; i < n; i++) {
+		struct backend_server	*srv = &be->servers[be->nservers];
+		yaml_node_t		*item = config_item(ctx, node, i);
+
+		snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
+		if ((s = config_scalar(ctx, item, sub)) == NULL)
+			continue;
+		if (config_resolve(s, &srv->ss, &srv->sslen, &errstr) == -1) {
+			config_error(ctx, item, sub, "\"%s\": %s", s, errstr);
+			continue;
+		}
+		srv->address = config_strdup(s);
+		be->nservers++;
+	}
+}
+
+static void
+config_backend_balance(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, void *obj)
+{
+	const char	*s;
+
+	(void)obj;
+	if ((s = config_scalar(ctx, node, path)) == NULL)
+		return;
+	if (strcmp(s, "round_robin") != 0)
+		config_error(ctx, node, path, "\"%s\" must be round_robin "
+		    "(least_conn and ip_hash are not supported yet)", s);
+}
+
+static void
+config_backend_connect_timeout(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, void *obj)
+{
+	struct backend	*be = obj;
+
+	config_quantity(ctx, node, path, CONFIG_DURATION, 100, 300 * SEC,
+	    false, "between 100ms and 5m", &be->connect_timeout);
+}
+
+static const struct config_key config_backend_keys[] = {
+	{ "type", config_backend_type, true },
+	{ "servers", config_backend_servers, true },
+	{ "balance", config_backend_balance, false },
+	{ "connect_timeout", config_backend_connect_timeout, false },
+	{ NULL, NULL, false }
+};
+
+static void
+config_backends(struct config_ctx *ctx, yaml_node_t *node, const char *path,
+    void *obj)
+{
+	struct config		*cfg = obj;
+	yaml_node_pair_t	*pair;
+	char			 sub[CONFIG_PATH_MAX];
+	size_t			 n;
+
+	if (node->type != YAML_MAPPING_NODE) {
+		config_error(ctx, node, path, "must be a mapping of names to "
+		    "backends, not %s", config_type_name(node));
+		return;
+	}
+	n = (size_t)(node->data.mapping.pairs.top -
+	    node->data.mapping.pairs.start);
+	/* Slot 0 stays the built-in echo backend. */
+	cfg->backends = realloc(cfg->backends,
+	    (1 + n) * sizeof(*cfg->backends));
+	if (cfg->backends == NULL) {
+		perror("realloc");
+		exit(1);
+	}
+	for (pair = node->data.mapping.pairs.start;
+	    pair < node->data.mapping.pairs.top; pair++) {
+		yaml_node_t	*key, *value;
+		struct backend	*be;
+		const char	*name;
+
+		key = yaml_document_get_node(ctx->doc, pair->key);
+		value = yaml_document_get_node(ctx->doc, pair->value);
+		if ((name = config_scalar(ctx, key, path)) == NULL)
+			continue;
+		snprintf(sub, sizeof(sub), "%s.%s", path, name);
+		if (config_find_backend(cfg, name) != NULL) {
+			config_error(ctx, key, sub, strcmp(name,
+			    CONFIG_ECHO_BACKEND) == 0 ? "\"echo\" is the "
+			    "built-in echo backend and cannot be redefined" :
+			    "duplicate backend");
+			continue;
+		}
+		be = &cfg->backends[cfg->nbackends++];
+		memset(be, 0, sizeof(*be));
+		be->name = config_strdup(name);
+		be->type = BACKEND_TCP;
+		be->connect_timeout = 5 * SEC;
+		config_mapping(ctx, value, sub, config_backend_keys, be);
+	}
+}
+
+/* routes: ------------------------------------------------------------- */
+
+/* A route as parsed, before its backend name is resolved. */
+struct config_route_ref {
+	yaml_node_t	*backend_node;
+	char		 path[CONFIG_PATH_MAX];
+	yaml_node_t	*frames_node;
+	bool		 frames_set;
+};
+
+struct config_route_parse {
+	struct route		*rt;
+	struct config_route_ref	*ref;
+};
+
+static void
+config_match_host(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, void *obj)
+{
+	struct config_route_parse	*rp = obj;
+	const char			*s;
+
+	if ((s = config_scalar(ctx, node, path)) == NULL)
+		return;
+	if (*s == '\0' || strpbrk(s, " /:@") != NULL) {
+		config_error(ctx, node, path, "\"%s\" must be a host name "
+		    "without port", s);
+		return;
+	}
+	rp->rt->host = config_strdup(s);
+}
+
+static void
+config_match_path_common(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, struct config_route_parse *rp, bool exact)
+{
+	const char	*s;
+
+	if ((s = config_scalar(ctx, node, path)) == NULL)
+		return;
+	if (*s != '/') {
+		config_error(ctx, node, path, "\"%s\" must start with /", s);
+		return;
+	}
+	if (rp->rt->path != NULL) {
+		config_error(ctx, node, path,
+		    "path and path_exact are mutually exclusive");
+		return;
+	}
+	rp->rt->path = config_strdup(s);
+	rp->rt->path_exact = exact;
+}
+
+static void
+config_match_path(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, void *obj)
+{
+	config_match_path_common(ctx, node, path, obj, false);
+}
+
+static void
+config_match_path_exact(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, void *obj)
+{
+	config_match_path_common(ctx, node, path, obj, true);
+}
+
+static void
+config_match_subprotocol(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, void *obj)
+{
+	struct config_route_parse	*rp = obj;
+	const char			*s;
+
+	if ((s = config_scalar(ctx, node, path)) == NULL)
+		return;
+	if (!config_is_token(s)) {
+		config_error(ctx, node, path, "\"%s\" is not a valid "
+		    "subprotocol token", s);
+		return;
+	}
+	rp->rt->subprotocol = config_strdup(s);
+}
+
+static const struct config_key config_match_keys[] = {
+	{ "host", config_match_host, false },
+	{ "path", config_match_path, false },
+	{ "path_exact", config_match_path_exact, false },
+	{ "subprotocol", config_match_subprotocol, false },
+	{ NULL, NULL, false }
+};
+
+static void
+config_route_match(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, void *obj)
+{
+	config_mapping(ctx, node, path, config_match_keys, obj);
+}
+
+static void
+config_route_origins(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, void *obj)
+{
+	struct config_route_parse	*rp = obj;
+
+	config_string_list(ctx, node, path, &rp->rt->origins,
+	    &rp->rt->norigins);
+}
+
+static void
+config_route_subprotocols(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, void *obj)
+{
+	struct config_route_parse	*rp = obj;
+	struct route			*rt = rp->rt;
+	char				 sub[CONFIG_PATH_MAX];
+	size_t				 i;
+
+	config_string_list(ctx, node, path, &rt->subprotocols,
+	    &rt->nsubprotocols);
+	for (i = 0; i < rt->nsubprotocols; i++) {
+		if (config_is_token(rt->subprotocols[i]))
+			continue;
+		snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
+		config_error(ctx, config_item(ctx, node, i), sub,
+		    "\"%s\" is not a valid subprotocol token",
+		    rt->subprotocols[i]);
+	}
+}
+
+static void
+config_route_backend(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, void *obj)
+{
+	struct config_route_parse	*rp = obj;
+
+	if (config_scalar(ctx, node, path) == NULL)
+		return;
+	rp->ref->backend_node = node;
+	snprintf(rp->ref->path, sizeof(rp->ref->path), "%s", path);
+}
+
+static void
+config_route_frames(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, void *obj)
+{
+	struct config_route_parse	*rp = obj;
+	const char			*s;
+
+	if ((s = config_scalar(ctx, node, path)) == NULL)
+		return;
+	if (strcmp(s, "binary") == 0)
+		rp->rt->frames = ROUTE_FRAMES_BINARY;
+	else if (strcmp(s, "text") == 0)
+		rp->rt->frames = ROUTE_FRAMES_TEXT;
+	else
+		config_error(ctx, node, path, "\"%s\" must be binary or text",
+		    s);
+	rp->ref->frames_node = node;
+	rp->ref->frames_set = true;
+}
+
+static const struct config_key config_route_keys[] = {
+	{ "match", config_route_match, true },
+	{ "origins", config_route_origins, false },
+	{ "backend", config_route_backend, true },
+	{ "subprotocols", config_route_subprotocols, false },
+	{ "frames", config_route_frames, false },
+	{ NULL, NULL, false }
+};
+
+/* Resolves each route's backend by name, now that all are known. */
+static void
+config_link_routes(struct config_ctx *ctx, struct config_route_ref *refs)
+{
+	struct config	*cfg = ctx->cfg;
+	size_t		 i;
+
+	for (i = 0; i < cfg->nroutes; i++) {
+		struct route		*rt = &cfg->routes[i];
+		struct config_route_ref	*ref = &refs[i];
+		const char		*name;
+
+		if (ref->backend_node == NULL)
+			continue;
+		name = (const char *)ref->backend_node->data.scalar.value;
+		if ((rt->be = config_find_backend(cfg, name)) == NULL) {
+			config_error(ctx, ref->backend_node, ref->path,
+			    "unknown backend \"%s\"", name);
+			continue;
+		}
+		if (ref->frames_set && rt->be->type != BACKEND_TCP)
+			config_error(ctx, ref->frames_node, ref->path,
+			    "frames applies to tcp backends only");
+	}
+}
+
+static void
+config_routes(struct config_ctx *ctx, yaml_node_t *node, const char *path,
+    void *obj)
+{
+	struct config			*cfg = obj;
+	struct config_route_ref		*refs;
+	struct config_route_parse	 rp;
+	char				 sub[CONFIG_PATH_MAX];
+	size_t				 i, n;
+
+	if ((n = config_sequence(ctx, node, path)) == 0)
+		return;
+	cfg->routes = config_calloc(n, sizeof(*cfg->routes));
+	cfg->nroutes = n;
+	refs = config_calloc(n, sizeof(*refs));
+	for (i = 0; i < n; i++) {
+		snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
+		rp.rt = &cfg->routes[i];
+		rp.ref = &refs[i];
+		config_mapping(ctx, config_item(ctx, node, i), sub,
+		    config_route_keys, &rp);
+	}
+	/* Backends may come after routes in the file: linked at the end. */
+	ctx->route_refs = refs;
+}
+
+/* top level: ---------------------------------------------------------- */
+
+static const struct config_key config_top_keys[] = {
+	{ "listen", config_listen, true },
+	{ "log", config_log, false },
+	{ "limits", config_limits_key, false },
+	{ "backends", config_backends, false },
+	{ "routes", config_routes, true },
+	{ NULL, NULL, false }
+};
+
+static struct config *
+config_new(void)
+{
+	struct config			*cfg;
+	const struct config_limit	*l;
+	struct backend			*echo;
+
+	cfg = config_calloc(1, sizeof(*cfg));
+	cfg->refcnt = 1;
+	cfg->log_level = LOG_LEVEL_INFO;
+	for (l = config_limits_table; l->name != NULL; l++)
+		*(uint64_t *)(void *)((char *)&cfg->limits + l->offset) =
+		    l->def;
+	cfg->backends = config_calloc(1, sizeof(*cfg->backends));
+	echo = &cfg->backends[0];
+	echo->name = config_strdup(CONFIG_ECHO_BACKEND);
+	echo->type = BACKEND_ECHO;
+	cfg->nbackends = 1;
+	return cfg;
+}
+
+static void
+config_free(struct config *cfg)
+{
+	size_t	i, j;
+
+	for (i = 0; i < cfg->nlistens; i++)
+		free(cfg->listens[i].address);
+	free(cfg->listens);
+	for (i = 0; i < cfg->nbackends; i++) {
+		for (j = 0; j < cfg->backends[i].nservers; j++)
+			free(cfg->backends[i].servers[j].address);
+		free(cfg->backends[i].servers);
+		free(cfg->backends[i].name);
+	}
+	free(cfg->backends);
+	for (i = 0; i < cfg->nroutes; i++) {
+		struct route	*rt = &cfg->routes[i];
+
+		free(rt->host);
+		free(rt->path);
+		free(rt->subprotocol);
+		for (j = 0; j < rt->norigins; j++)
+			free(rt->origins[j]);
+		free(rt->origins);
+		for (j = 0; j < rt->nsubprotocols; j++)
+			free(rt->subprotocols[j]);
+		free(rt->subprotocols);
+	}
+	free(cfg->routes);
+	free(cfg->path);
+	free(cfg);
+}
+
+/* Checks that need the whole file: references and consistency. */
+static void
+config_check(struct config_ctx *ctx, yaml_node_t *root)
+{
+	struct config	*cfg = ctx->cfg;
+
+	if (ctx->route_refs != NULL)
+		config_link_routes(ctx, ctx->route_refs);
+	if (cfg->limits.ping_interval != 0 &&
+	    cfg->limits.pong_timeout > cfg->limits.ping_interval * 10)
+		config_error(ctx, root, "limits.pong_timeout",
+		    "must not exceed ten ping intervals");
+}
+
+struct config *
+config_parse(const char *name, const char *text, size_t len, char **errors)
+{
+	struct config_ctx	 ctx;
+	yaml_parser_t		 parser;
+	yaml_document_t		 doc;
+	yaml_node_t		*root;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.name = name;
+	ctx.doc = &doc;
+	if ((ctx.errs = open_memstream(&ctx.errbuf, &ctx.errlen)) == NULL) {
+		perror("open_memstream");
+		exit(1);
+	}
+	ctx.cfg = config_new();
+	ctx.cfg->path = config_strdup(name);
+
+	if (!yaml_parser_initialize(&parser)) {
+		fprintf(stderr, "yaml_parser_initialize failed\n");
+		exit(1);
+	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text,
+	    len);
+	if (!yaml_parser_load(&parser, &doc)) {
+		fprintf(ctx.errs, "%s:%zu:%zu: syntax error: %s%s%s\n", name,
+		    parser.problem_mark.line + 1,
+		    parser.problem_mark.column + 1,
+		    parser.problem ? parser.problem : "invalid YAML",
+		    parser.context ? " " : "",
+		    parser.context ? parser.context : "");
+		ctx.nerrors++;
+	} else {
+		if ((root = yaml_document_get_root_node(&doc)) == NULL) {
+			fprintf(ctx.errs, "%s:1:1: the file is empty\n", name);
+			ctx.nerrors++;
+		} else {
+			config_mapping(&ctx, root, "", config_top_keys,
+			    ctx.cfg);
+			config_check(&ctx, root);
+		}
+		yaml_document_delete(&doc);
+	}
+	yaml_parser_delete(&parser);
+	free(ctx.route_refs);
+	fclose(ctx.errs);
+
+	if (ctx.nerrors > 0) {
+		config_free(ctx.cfg);
+		*errors = ctx.errbuf;
+		return NULL;
+	}
+	free(ctx.errbuf);
+	*errors = NULL;
+	return ctx.cfg;
+}
+
+struct config *
+config_load(const char *path, char **errors)
+{
+	FILE	*fp;
+	char	*text = NULL, *msg;
+	size_t	 len = 0, cap = 0, n;
+	struct config *cfg;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		if (asprintf(&msg, "%s: %s\n", path, strerror(errno)) == -1)
+			msg = NULL;
+		*errors = msg;
+		return NULL;
+	}
+	do {
+		if (len == cap) {
+			cap = cap == 0 ? 8192 : cap * 2;
+			if ((text = realloc(text, cap)) == NULL) {
+				perror("realloc");
+				exit(1);
+			}
+		}
+		n = fread(text + len, 1, cap - len, fp);
+		len += n;
+	} while (n > 0);
+	fclose(fp);
+	cfg = config_parse(path, text, len, errors);
+	free(text);
+	return cfg;
+}
+
+struct config *
+config_ref(struct config *cfg)
+{
+	cfg->refcnt++;
+	return cfg;
+}
+
+void
+config_unref(struct config *cfg)
+{
+	if (cfg != NULL && --cfg->refcnt == 0)
+		config_free(cfg);
+}
+
+struct backend *
+config_find_backend(const struct config *cfg, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < cfg->nbackends; i++)
+		if (strcmp(cfg->backends[i].name, name) == 0)
+			return &cfg->backends[i];
+	return NULL;
+}

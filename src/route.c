@@ -1,0 +1,129 @@
+/*
+ * route — request to route matching.
+ *
+ * Paths are compared byte for byte on the raw request target, like
+ * HAProxy's path_beg: no percent-decoding, no dot-segment removal, so
+ * the backend sees exactly what was matched.  A prefix is a plain string
+ * prefix ("/ws" also matches "/wsx"), as in nginx; end it with "/" or use
+ * path_exact for a segment boundary.
+ */
+#include <string.h>
+#include <strings.h>
+
+#include "route.h"
+
+/* Calls fn for every element of every Sec-WebSocket-Protocol field, in
+ * order, until it returns true (RFC 6455 §4.1: the field may repeat). */
+static const char *
+route_offers(const struct http_request *req,
+    const char *(*fn)(const void *, const char *, size_t), const void *arg)
+{
+	const char	*found, *p, *end, *tok;
+	size_t		 i, len;
+
+	for (i = 0; i < req->nheaders; i++) {
+		const struct http_header *h = &req->headers[i];
+
+		if (h->name_len != 22 ||
+		    strncasecmp(h->name, "Sec-WebSocket-Protocol", 22) != 0)
+			continue;
+		p = h->value;
+		end = h->value + h->value_len;
+		while (p < end) {
+			while (p < end && (*p == ' ' || *p == '\t' ||
+			    *p == ','))
+				p++;
+			tok = p;
+			while (p < end && *p != ',' && *p != ' ' &&
+			    *p != '\t')
+				p++;
+			len = (size_t)(p - tok);
+			if (len > 0 && (found = fn(arg, tok, len)) != NULL)
+				return found;
+		}
+	}
+	return NULL;
+}
+
+static const char *
+route_offer_is(const void *arg, const char *tok, size_t len)
+{
+	const char	*want = arg;
+
+	return strlen(want) == len && memcmp(want, tok, len) == 0 ? want :
+	    NULL;
+}
+
+static const char *
+route_offer_listed(const void *arg, const char *tok, size_t len)
+{
+	const struct route	*rt = arg;
+	size_t			 i;
+
+	for (i = 0; i < rt->nsubprotocols; i++)
+		if (route_offer_is(rt->subprotocols[i], tok, len) != NULL)
+			return rt->subprotocols[i];
+	return NULL;
+}
+
+static bool
+route_matches(const struct route *rt, const char *host, size_t host_len,
+    const char *path, size_t path_len, const struct http_request *req)
+{
+	size_t	n;
+
+	if (rt->host != NULL && (strlen(rt->host) != host_len ||
+	    strncasecmp(rt->host, host, host_len) != 0))
+		return false;
+	if (rt->path != NULL) {
+		n = strlen(rt->path);
+		if (rt->path_exact ? n != path_len : n > path_len)
+			return false;
+		if (memcmp(rt->path, path, n) != 0)
+			return false;
+	}
+	if (rt->subprotocol != NULL &&
+	    route_offers(req, route_offer_is, rt->subprotocol) == NULL)
+		return false;
+	return true;
+}
+
+const struct route *
+route_match(const struct config *cfg, const char *host, size_t host_len,
+    const char *path, size_t path_len, const struct http_request *req)
+{
+	size_t	i;
+
+	for (i = 0; i < cfg->nroutes; i++)
+		if (route_matches(&cfg->routes[i], host, host_len, path,
+		    path_len, req))
+			return &cfg->routes[i];
+	return NULL;
+}
+
+bool
+route_origin_allowed(const struct route *rt, const char *origin,
+    size_t origin_len)
+{
+	size_t	i;
+
+	if (rt->origins == NULL)
+		return true;
+	if (origin == NULL)
+		return false;
+	/* RFC 6454 §6.2: scheme and host compare case-insensitively. */
+	for (i = 0; i < rt->norigins; i++)
+		if (strlen(rt->origins[i]) == origin_len &&
+		    strncasecmp(rt->origins[i], origin, origin_len) == 0)
+			return true;
+	return false;
+}
+
+const char *
+route_select_subprotocol(const struct route *rt,
+    const struct http_request *req)
+{
+	if (rt->nsubprotocols == 0)
+		return NULL;
+	return route_offers(req, route_offer_listed, rt);
+}

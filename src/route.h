@@ -1,0 +1,36 @@
+/*
+ * route — picks the route of a request: host, path and an optional
+ * subprotocol condition, first match wins (DESIGN.md "Configuration");
+ * then the route's Origin policy and subprotocol selection.  Pure.
+ */
+#ifndef WSGATE_ROUTE_H
+#define WSGATE_ROUTE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "http.h"
+
+/*
+ * Returns the first route of cfg matching host (without port), the path
+ * of the target (without query) and the subprotocols the request offers;
+ * NULL when none does.  Borrowed from cfg.
+ */
+const struct route *route_match(const struct config *cfg, const char *host,
+	    size_t host_len, const char *path, size_t path_len,
+	    const struct http_request *req);
+
+/* True when the route accepts a request with this Origin (NULL: absent). */
+bool	route_origin_allowed(const struct route *rt, const char *origin,
+	    size_t origin_len);
+
+/*
+ * The first subprotocol offered by the client (Sec-WebSocket-Protocol, in
+ * the client's order) that the route lists; NULL when none.  Borrowed
+ * from the route.
+ */
+const char *route_select_subprotocol(const struct route *rt,
+	    const struct http_request *req);
+
+#endif

@@ -1,0 +1,33 @@
+/*
+ * session — one client connection from accept to close: reading the
+ * opening handshake, connecting the backend, relaying frames both ways
+ * with backpressure, keepalive pings, and the close handshake.
+ */
+#ifndef WSGATE_SESSION_H
+#define WSGATE_SESSION_H
+
+#include <sys/socket.h>
+
+#include <stddef.h>
+
+#include <event2/event.h>
+
+#include "config.h"
+
+/*
+ * Takes over an accepted socket; the session holds a reference to cfg for
+ * its whole life.  On failure the socket is closed.
+ */
+void	session_accept(struct event_base *base, evutil_socket_t fd,
+	    const struct sockaddr *sa, socklen_t salen, struct config *cfg);
+
+/* Number of live sessions. */
+size_t	session_count(void);
+
+/*
+ * Starts a graceful shutdown: close 1001 to every relaying client, the
+ * others are closed at once.  done is called once no session is left.
+ */
+void	session_shutdown_all(void (*done)(void));
+
+#endif
