@@ -21,7 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <event2/util.h>
 #include <yaml.h>
 
 #include "config.h"
@@ -62,8 +61,9 @@ config_error(struct config_ctx *ctx, const yaml_node_t *node,
 {
 	va_list	ap;
 
-	fprintf(ctx->errs, "%s:%zu:%zu: %s: ", ctx->name,
-	    node->start_mark.line + 1, node->start_mark.column + 1, path);
+	fprintf(ctx->errs, "%s:%zu:%zu: %s%s", ctx->name,
+	    node->start_mark.line + 1, node->start_mark.column + 1, path,
+	    *path == '\0' ? "" : ": ");
 	va_start(ap, fmt);
 	vfprintf(ctx->errs, fmt, ap);
 	va_end(ap);
@@ -123,6 +123,28 @@ config_calloc(size_t n, size_t size)
 }
 
 /*
+ * Reports an unknown key with the allowed ones, read from a key table:
+ * rows of stride bytes that start with their name, ended by a NULL name.
+ */
+static void
+config_unknown_key(struct config_ctx *ctx, yaml_node_t *key,
+    const char *path, const void *table, size_t stride)
+{
+	char		 expected[256] = "";
+	const char	*row, *name;
+
+	for (row = table; (name = *(const char *const *)(const void *)row)
+	    != NULL; row += stride) {
+		if (row != table)
+			strncat(expected, ", ",
+			    sizeof(expected) - strlen(expected) - 1);
+		strncat(expected, name, sizeof(expected) - strlen(expected) - 1);
+	}
+	config_error(ctx, key, path, "unknown key (expected one of: %s)",
+	    expected);
+}
+
+/*
  * Walks a mapping: every key must be a scalar listed in keys; each value
  * goes to its parser with the path extended by the key.
  */
@@ -132,7 +154,7 @@ config_mapping(struct config_ctx *ctx, yaml_node_t *node, const char *path,
 {
 	yaml_node_pair_t	*pair;
 	const struct config_key	*k;
-	char			 sub[CONFIG_PATH_MAX], expected[256];
+	char			 sub[CONFIG_PATH_MAX];
 	bool			 seen[32] = { false };
 	size_t			 i;
 
@@ -156,17 +178,7 @@ config_mapping(struct config_ctx *ctx, yaml_node_t *node, const char *path,
 		snprintf(sub, sizeof(sub), "%s%s%s", path,
 		    *path == '\0' ? "" : ".", name);
 		if (k->name == NULL) {
-			expected[0] = '\0';
-			for (k = keys; k->name != NULL; k++) {
-				strncat(expected, k->name,
-				    sizeof(expected) - strlen(expected) - 1);
-				if (k[1].name != NULL)
-					strncat(expected, ", ",
-					    sizeof(expected) -
-					    strlen(expected) - 1);
-			}
-			config_error(ctx, key, sub,
-			    "unknown key (expected one of: %s)", expected);
+			config_unknown_key(ctx, key, sub, keys, sizeof(*keys));
 			continue;
 		}
 		if (seen[i]) {
@@ -208,25 +220,6 @@ config_item(struct config_ctx *ctx, yaml_node_t *seq, size_t i)
 	    seq->data.sequence.items.start[i]);
 }
 
-/* A list of strings, duplicated into *out. */
-static void
-config_string_list(struct config_ctx *ctx, yaml_node_t *node,
-    const char *path, char ***out, size_t *count)
-{
-	char		 sub[CONFIG_PATH_MAX];
-	const char	*s;
-	size_t		 i, n;
-
-	if ((n = config_sequence(ctx, node, path)) == 0)
-		return;
-	*out = config_calloc(n, sizeof(**out));
-	for (i = 0; i < n; i++) {
-		snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
-		if ((s = config_scalar(ctx, config_item(ctx, node, i), sub)))
-			(*out)[(*count)++] = config_strdup(s);
-	}
-}
-
 /* RFC 9110 §5.6.2 tchar: subprotocol names are tokens (RFC 6455 §4.1). */
 static bool
 config_is_token(const char *s)
@@ -241,15 +234,50 @@ config_is_token(const char *s)
 	return true;
 }
 
-/* "host:port" or "[v6]:port", resolved now (as nginx does at start). */
+/*
+ * A list of strings, duplicated into *out; when valid is given, each
+ * item must pass it, else the error says it is not a valid "what".
+ */
+static void
+config_string_list(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, bool (*valid)(const char *), const char *what,
+    char ***out, size_t *count)
+{
+	yaml_node_t	*item;
+	char		 sub[CONFIG_PATH_MAX];
+	const char	*s;
+	size_t		 i, n;
+
+	if ((n = config_sequence(ctx, node, path)) == 0)
+		return;
+	*out = config_calloc(n, sizeof(**out));
+	for (i = 0; i < n; i++) {
+		snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
+		item = config_item(ctx, node, i);
+		if ((s = config_scalar(ctx, item, sub)) == NULL)
+			continue;
+		if (valid != NULL && !valid(s)) {
+			config_error(ctx, item, sub, "\"%s\" is not a valid %s",
+			    s, what);
+			continue;
+		}
+		(*out)[(*count)++] = config_strdup(s);
+	}
+}
+
+/*
+ * "host:port" or "[v6]:port", resolved now (as nginx does at start);
+ * numeric_host for listen addresses, which must be IP addresses.
+ */
 static int
-config_resolve(const char *address, struct sockaddr_storage *ss,
-    socklen_t *sslen, const char **errstr)
+config_resolve(const char *address, bool numeric_host,
+    struct sockaddr_storage *ss, socklen_t *sslen, const char **errstr)
 {
 	struct addrinfo	 hints, *res;
-	char		 host[256];
+	char		 host[256], *end;
 	const char	*colon, *port, *h = address;
 	size_t		 hlen;
+	long		 portnum;
 	int		 rc;
 
 	if ((colon = strrchr(address, ':')) == NULL || colon[1] == '\0') {
@@ -257,6 +285,15 @@ config_resolve(const char *address, struct sockaddr_storage *ss,
 		return -1;
 	}
 	port = colon + 1;
+	errno = 0;
+	portnum = strtol(port, &end, 10);
+	/* Port 0 lets the kernel choose: fine to listen on, not to reach. */
+	if (*end != '\0' || errno != 0 || portnum < (numeric_host ? 0 : 1) ||
+	    portnum > 65535) {
+		*errstr = numeric_host ? "port must be a number from 0 to "
+		    "65535" : "port must be a number from 1 to 65535";
+		return -1;
+	}
 	hlen = (size_t)(colon - address);
 	if (*h == '[') {
 		if (hlen < 2 || h[hlen - 1] != ']') {
@@ -274,9 +311,10 @@ config_resolve(const char *address, struct sockaddr_storage *ss,
 	host[hlen] = '\0';
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV;
+	hints.ai_flags = AI_NUMERICSERV | (numeric_host ? AI_NUMERICHOST : 0);
 	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0) {
-		*errstr = gai_strerror(rc);
+		*errstr = numeric_host ? "must be an IP address and port, "
+		    "e.g. \"0.0.0.0:80\" or \"[::]:80\"" : gai_strerror(rc);
 		return -1;
 	}
 	memcpy(ss, res->ai_addr, res->ai_addrlen);
@@ -292,8 +330,7 @@ config_listen_address(struct config_ctx *ctx, yaml_node_t *node,
     const char *path, void *obj)
 {
 	struct config_listen	*ls = obj;
-	const char		*s;
-	int			 len = (int)sizeof(ls->ss);
+	const char		*s, *errstr;
 
 	if ((s = config_scalar(ctx, node, path)) == NULL)
 		return;
@@ -302,13 +339,10 @@ config_listen_address(struct config_ctx *ctx, yaml_node_t *node,
 		    "unix socket listeners are not supported yet");
 		return;
 	}
-	if (evutil_parse_sockaddr_port(s, (struct sockaddr *)&ls->ss,
-	    &len) == -1 || strrchr(s, ':') == NULL) {
-		config_error(ctx, node, path, "\"%s\" must be ADDRESS:PORT, "
-		    "e.g. \"0.0.0.0:80\" or \"[::]:80\"", s);
+	if (config_resolve(s, true, &ls->ss, &ls->sslen, &errstr) == -1) {
+		config_error(ctx, node, path, "\"%s\": %s", s, errstr);
 		return;
 	}
-	ls->sslen = (socklen_t)len;
 	ls->address = config_strdup(s);
 }
 
@@ -447,6 +481,7 @@ config_limits(struct config_ctx *ctx, yaml_node_t *node, const char *path,
 	const struct config_limit	*l;
 	yaml_node_pair_t		*pair;
 	char				 sub[CONFIG_PATH_MAX];
+	bool				 seen[16] = { false };
 
 	if (node->type != YAML_MAPPING_NODE) {
 		config_error(ctx, node, path, "must be a mapping, not %s",
@@ -467,9 +502,15 @@ config_limits(struct config_ctx *ctx, yaml_node_t *node, const char *path,
 			if (strcmp(l->name, name) == 0)
 				break;
 		if (l->name == NULL) {
-			config_error(ctx, key, sub, "unknown limit");
+			config_unknown_key(ctx, key, sub, config_limits_table,
+			    sizeof(*l));
 			continue;
 		}
+		if (seen[l - config_limits_table]) {
+			config_error(ctx, key, sub, "duplicate key");
+			continue;
+		}
+		seen[l - config_limits_table] = true;
 		config_quantity(ctx, value, sub, l->unit, l->min, l->max,
 		    l->zero_ok, l->range,
 		    (uint64_t *)(void *)((char *)lim + l->offset));
@@ -522,7 +563,8 @@ config_backend_servers(struct config_ctx *ctx, yaml_node_t *node,
 		snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
 		if ((s = config_scalar(ctx, item, sub)) == NULL)
 			continue;
-		if (config_resolve(s, &srv->ss, &srv->sslen, &errstr) == -1) {
+		if (config_resolve(s, false, &srv->ss, &srv->sslen,
+		    &errstr) == -1) {
 			config_error(ctx, item, sub, "\"%s\": %s", s, errstr);
 			continue;
 		}
@@ -619,8 +661,8 @@ config_backends(struct config_ctx *ctx, yaml_node_t *node, const char *path,
 struct config_route_ref {
 	yaml_node_t	*backend_node;
 	char		 path[CONFIG_PATH_MAX];
-	yaml_node_t	*frames_node;
-	bool		 frames_set;
+	yaml_node_t	*frames_node;	/* NULL: not set */
+	char		 frames_path[CONFIG_PATH_MAX];
 };
 
 struct config_route_parse {
@@ -718,7 +760,7 @@ config_route_origins(struct config_ctx *ctx, yaml_node_t *node,
 {
 	struct config_route_parse	*rp = obj;
 
-	config_string_list(ctx, node, path, &rp->rt->origins,
+	config_string_list(ctx, node, path, NULL, NULL, &rp->rt->origins,
 	    &rp->rt->norigins);
 }
 
@@ -727,20 +769,9 @@ config_route_subprotocols(struct config_ctx *ctx, yaml_node_t *node,
     const char *path, void *obj)
 {
 	struct config_route_parse	*rp = obj;
-	struct route			*rt = rp->rt;
-	char				 sub[CONFIG_PATH_MAX];
-	size_t				 i;
 
-	config_string_list(ctx, node, path, &rt->subprotocols,
-	    &rt->nsubprotocols);
-	for (i = 0; i < rt->nsubprotocols; i++) {
-		if (config_is_token(rt->subprotocols[i]))
-			continue;
-		snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
-		config_error(ctx, config_item(ctx, node, i), sub,
-		    "\"%s\" is not a valid subprotocol token",
-		    rt->subprotocols[i]);
-	}
+	config_string_list(ctx, node, path, config_is_token, "subprotocol "
+	    "token", &rp->rt->subprotocols, &rp->rt->nsubprotocols);
 }
 
 static void
@@ -772,7 +803,8 @@ config_route_frames(struct config_ctx *ctx, yaml_node_t *node,
 		config_error(ctx, node, path, "\"%s\" must be binary or text",
 		    s);
 	rp->ref->frames_node = node;
-	rp->ref->frames_set = true;
+	snprintf(rp->ref->frames_path, sizeof(rp->ref->frames_path), "%s",
+	    path);
 }
 
 static const struct config_key config_route_keys[] = {
@@ -804,8 +836,8 @@ config_link_routes(struct config_ctx *ctx, struct config_route_ref *refs)
 			    "unknown backend \"%s\"", name);
 			continue;
 		}
-		if (ref->frames_set && rt->be->type != BACKEND_TCP)
-			config_error(ctx, ref->frames_node, ref->path,
+		if (ref->frames_node != NULL && rt->be->type != BACKEND_TCP)
+			config_error(ctx, ref->frames_node, ref->frames_path,
 			    "frames applies to tcp backends only");
 	}
 }
@@ -901,18 +933,43 @@ config_free(struct config *cfg)
 	free(cfg);
 }
 
-/* Checks that need the whole file: references and consistency. */
+/* Checks that need the whole file: references between sections. */
 static void
-config_check(struct config_ctx *ctx, yaml_node_t *root)
+config_check(struct config_ctx *ctx)
 {
-	struct config	*cfg = ctx->cfg;
-
 	if (ctx->route_refs != NULL)
 		config_link_routes(ctx, ctx->route_refs);
-	if (cfg->limits.ping_interval != 0 &&
-	    cfg->limits.pong_timeout > cfg->limits.ping_interval * 10)
-		config_error(ctx, root, "limits.pong_timeout",
-		    "must not exceed ten ping intervals");
+}
+
+static void
+config_syntax_error(struct config_ctx *ctx, const yaml_parser_t *parser)
+{
+	fprintf(ctx->errs, "%s:%zu:%zu: syntax error: %s%s%s\n", ctx->name,
+	    parser->problem_mark.line + 1, parser->problem_mark.column + 1,
+	    parser->problem ? parser->problem : "invalid YAML",
+	    parser->context ? " " : "",
+	    parser->context ? parser->context : "");
+	ctx->nerrors++;
+}
+
+/* A second "---" document would be silently ignored: refuse it. */
+static void
+config_single_document(struct config_ctx *ctx, yaml_parser_t *parser)
+{
+	yaml_document_t	 doc;
+	yaml_node_t	*root;
+
+	if (!yaml_parser_load(parser, &doc)) {
+		config_syntax_error(ctx, parser);
+		return;
+	}
+	if ((root = yaml_document_get_root_node(&doc)) != NULL) {
+		fprintf(ctx->errs, "%s:%zu:%zu: only one YAML document is "
+		    "allowed\n", ctx->name, root->start_mark.line + 1,
+		    root->start_mark.column + 1);
+		ctx->nerrors++;
+	}
+	yaml_document_delete(&doc);
 }
 
 struct config *
@@ -940,13 +997,7 @@ config_parse(const char *name, const char *text, size_t len, char **errors)
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text,
 	    len);
 	if (!yaml_parser_load(&parser, &doc)) {
-		fprintf(ctx.errs, "%s:%zu:%zu: syntax error: %s%s%s\n", name,
-		    parser.problem_mark.line + 1,
-		    parser.problem_mark.column + 1,
-		    parser.problem ? parser.problem : "invalid YAML",
-		    parser.context ? " " : "",
-		    parser.context ? parser.context : "");
-		ctx.nerrors++;
+		config_syntax_error(&ctx, &parser);
 	} else {
 		if ((root = yaml_document_get_root_node(&doc)) == NULL) {
 			fprintf(ctx.errs, "%s:1:1: the file is empty\n", name);
@@ -954,9 +1005,10 @@ config_parse(const char *name, const char *text, size_t len, char **errors)
 		} else {
 			config_mapping(&ctx, root, "", config_top_keys,
 			    ctx.cfg);
-			config_check(&ctx, root);
+			config_check(&ctx);
 		}
 		yaml_document_delete(&doc);
+		config_single_document(&ctx, &parser);
 	}
 	yaml_parser_delete(&parser);
 	free(ctx.route_refs);

@@ -132,6 +132,9 @@ handshake_check_request(const struct http_request *req,
 	if (req->method_len != 3 || memcmp(req->method, "GET", 3) != 0) {
 		handshake_fail(hr, 405, "only GET can open a WebSocket");
 		hr->extra_header = "Allow: GET";
+		hr->rt = route_match(cfg, host->value,
+		    handshake_host_len(host->value, host->value_len),
+		    req->target, path_len, req);
 		return -1;
 	}
 	return 0;
@@ -153,9 +156,7 @@ handshake_check_upgrade(const struct http_request *req,
 		handshake_fail(hr, 400, "only websocket can be upgraded to");
 		return -1;
 	}
-	h = http_find_header(req, "Connection", NULL);
-	if (h == NULL || !http_list_has_token(h->value, h->value_len,
-	    "upgrade")) {
+	if (!http_header_has_token(req, "Connection", "upgrade")) {
 		handshake_fail(hr, 400, "Connection header lacks upgrade");
 		return -1;
 	}

@@ -490,3 +490,19 @@ http_status_text(int status)
 			return http_reasons[i].text;
 	return "Unknown";
 }
+
+bool
+http_header_has_token(const struct http_request *req, const char *name,
+    const char *token)
+{
+	size_t	i, n = strlen(name);
+
+	for (i = 0; i < req->nheaders; i++) {
+		const struct http_header *h = &req->headers[i];
+
+		if (h->name_len == n && strncasecmp(h->name, name, n) == 0 &&
+		    http_list_has_token(h->value, h->value_len, token))
+			return true;
+	}
+	return false;
+}

@@ -70,6 +70,13 @@ const struct http_header *http_find_header(const struct http_request *req,
  */
 bool	http_list_has_token(const char *value, size_t len, const char *token);
 
+/*
+ * True when any field called name (a list field may be repeated, RFC 9110
+ * §5.3: the fields then mean their comma-joined values) has token.
+ */
+bool	http_header_has_token(const struct http_request *req,
+	    const char *name, const char *token);
+
 /* Standard reason phrase of an HTTP status ("Not Found"), or "Unknown". */
 const char *http_status_text(int status);
 

@@ -123,7 +123,9 @@ const char *
 route_select_subprotocol(const struct route *rt,
     const struct http_request *req)
 {
+	/* A route chosen for its subprotocol speaks it (the client offered
+	 * it, or the route would not have matched). */
 	if (rt->nsubprotocols == 0)
-		return NULL;
+		return rt->subprotocol;
 	return route_offers(req, route_offer_listed, rt);
 }

@@ -27,8 +27,8 @@ bool	route_origin_allowed(const struct route *rt, const char *origin,
 
 /*
  * The first subprotocol offered by the client (Sec-WebSocket-Protocol, in
- * the client's order) that the route lists; NULL when none.  Borrowed
- * from the route.
+ * the client's order) that the route lists; without a list, the route's
+ * match.subprotocol; NULL when none.  Borrowed from the route.
  */
 const char *route_select_subprotocol(const struct route *rt,
 	    const struct http_request *req);

@@ -947,6 +947,7 @@ session_access_log(struct session *s)
 
 	gettimeofday(&now, NULL);
 	timersub(&now, &s->started, &d);
+	/* status 0: the connection ended before wsgate answered it. */
 	log_info("access: %s \"%s\" route=%s backend=%s server=%s status=%d "
 	    "close=%u by=%s reason=\"%s\" in=%lluB/%llumsg out=%lluB/%llumsg "
 	    "time=%ld.%03lds", s->peer, s->target,
@@ -964,8 +965,7 @@ session_access_log(struct session *s)
 static void
 session_free(struct session *s)
 {
-	if (s->status != 0)
-		session_access_log(s);
+	session_access_log(s);
 	session_endpoint_free(&s->client);
 	session_endpoint_free(&s->backend);
 	event_free(s->timer);

@@ -734,6 +734,24 @@ START_TEST(test_http_list_has_token_bounded)
 }
 END_TEST
 
+START_TEST(test_http_header_has_token_repeated)
+{
+	static const char	 head[] = "GET / HTTP/1.1\r\n"
+	    "Host: a\r\nConnection: keep-alive\r\nconnection: Upgrade\r\n\r\n";
+	struct http_request	 req;
+	const char		*errstr;
+	int			 status;
+
+	ck_assert_int_eq(http_parse_request(head, sizeof(head) - 1, 8192,
+	    &req, &status, &errstr), HTTP_PARSE_OK);
+	/* RFC 9110 §5.3: repeated list fields form one list. */
+	ck_assert(http_header_has_token(&req, "Connection", "upgrade"));
+	ck_assert(http_header_has_token(&req, "CONNECTION", "keep-alive"));
+	ck_assert(!http_header_has_token(&req, "Connection", "close"));
+	ck_assert(!http_header_has_token(&req, "Upgrade", "websocket"));
+}
+END_TEST
+
 struct http_status_vector {
 	int		 status;
 	const char	*text;
@@ -802,6 +820,7 @@ http_suite(void)
 	tcase_add_loop_test(tc, test_http_list_has_token, 0,
 	    HTTP_NELEM(http_list_vectors));
 	tcase_add_test(tc, test_http_list_has_token_bounded);
+	tcase_add_test(tc, test_http_header_has_token_repeated);
 	tcase_add_loop_test(tc, test_http_status_text, 0,
 	    HTTP_NELEM(http_status_vectors));
 	suite_add_tcase(s, tc);

@@ -1,0 +1,1174 @@
+/*
+ * check_config — unit tests of the wsgate.yaml loader (DESIGN.md
+ * "Configuration", STYLE.md §6): every parsed field of a valid file, the
+ * defaults, the bounds of every limit, and every error message, each as
+ * the exact "file:line:col: path: message" lines an operator reads.
+ * A file with several errors must report all of them.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <check.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+
+#define NAME	"test.yaml"
+
+/* A listener and a route, for vectors about the other sections. */
+#define CFG_LISTEN	"listen:\n  - address: 127.0.0.1:8080\n"
+#define CFG_ROUTES	"routes:\n  - match: { path: / }\n    backend: echo\n"
+#define CFG_BACKEND_B	"backends:\n" \
+			"  b: { type: tcp, servers: [\"127.0.0.1:9000\"] }\n"
+
+#define KiB	(1024ULL)
+#define MiB	(1024ULL * 1024)
+#define GiB	(1024ULL * 1024 * 1024)
+#define SEC	(1000ULL)
+
+static char	config_test_unset[] = "unset";
+
+/* Parses text: a config and no errors, or errors and no config. */
+static struct config *
+config_test_parse(const char *text, char **errors)
+{
+	struct config	*cfg;
+
+	*errors = config_test_unset;
+	cfg = config_parse(NAME, text, strlen(text), errors);
+	if (cfg != NULL)
+		ck_assert_msg(*errors == NULL, "errors with a config: %s",
+		    *errors == config_test_unset ? "(unset)" : *errors);
+	else
+		ck_assert_msg(*errors != NULL && *errors != config_test_unset,
+		    "no errors without a config");
+	return cfg;
+}
+
+/* Parses text that must be valid. */
+static struct config *
+config_test_valid(const char *text)
+{
+	struct config	*cfg;
+	char		*errors;
+
+	cfg = config_test_parse(text, &errors);
+	ck_assert_msg(cfg != NULL, "unexpected errors:\n%s", errors);
+	return cfg;
+}
+
+static size_t
+config_test_lines(const char *text)
+{
+	size_t	n = 0;
+
+	for (; *text != '\0'; text++)
+		if (*text == '\n')
+			n++;
+	return n;
+}
+
+static void
+config_check_inet(const struct sockaddr_storage *ss, socklen_t sslen,
+    const char *addr, unsigned port)
+{
+	const struct sockaddr_in	*sin = (const struct sockaddr_in *)ss;
+	struct in_addr			 want;
+
+	ck_assert_int_eq(ss->ss_family, AF_INET);
+	ck_assert_uint_eq(sslen, sizeof(struct sockaddr_in));
+	ck_assert_int_eq(inet_pton(AF_INET, addr, &want), 1);
+	ck_assert_msg(sin->sin_addr.s_addr == want.s_addr, "address of %s",
+	    addr);
+	ck_assert_uint_eq(ntohs(sin->sin_port), port);
+}
+
+static void
+config_check_inet6(const struct sockaddr_storage *ss, socklen_t sslen,
+    const char *addr, unsigned port)
+{
+	const struct sockaddr_in6	*sin6 = (const struct sockaddr_in6 *)ss;
+	struct in6_addr			 want;
+
+	ck_assert_int_eq(ss->ss_family, AF_INET6);
+	ck_assert_uint_eq(sslen, sizeof(struct sockaddr_in6));
+	ck_assert_int_eq(inet_pton(AF_INET6, addr, &want), 1);
+	ck_assert_msg(memcmp(&sin6->sin6_addr, &want, sizeof(want)) == 0,
+	    "address of %s", addr);
+	ck_assert_uint_eq(ntohs(sin6->sin6_port), port);
+}
+
+/*
+ * Valid files.
+ */
+static const char config_full_yaml[] =
+	"# every section, every key\n"
+	"listen:\n"
+	"  - address: 127.0.0.1:8080\n"
+	"  - address: \"[::1]:8443\"\n"
+	"log:\n"
+	"  level: debug\n"
+	"limits:\n"
+	"  handshake_timeout: 250ms\n"
+	"  max_request_head: 16KiB\n"
+	"  max_message: 1MiB\n"
+	"  buffer_high_watermark: 64KiB\n"
+	"  ping_interval: 1m\n"
+	"  pong_timeout: 20s\n"
+	"  idle_timeout: 1h\n"
+	"  close_timeout: 2s\n"
+	"backends:\n"
+	"  vnc:\n"
+	"    type: tcp\n"
+	"    servers: [\"127.0.0.1:5900\", \"[::1]:5901\"]\n"
+	"    balance: round_robin\n"
+	"    connect_timeout: 3s\n"
+	"  chat:\n"
+	"    type: tcp\n"
+	"    servers:\n"
+	"      - 10.0.0.5:8080\n"
+	"routes:\n"
+	"  - match: { host: chat.example.com, path: /ws }\n"
+	"    origins: [\"https://chat.example.com\", "
+	    "\"https://www.chat.example.com\"]\n"
+	"    backend: chat\n"
+	"  - match: { path_exact: /vnc, subprotocol: binary }\n"
+	"    subprotocols: [binary, base64]\n"
+	"    frames: text\n"
+	"    backend: vnc\n"
+	"  - match:\n"
+	"      path: /echo\n"
+	"    backend: echo\n"
+	"  - match: { path: /raw }\n"
+	"    frames: binary\n"
+	"    backend: vnc\n";
+
+START_TEST(test_config_full)
+{
+	struct config		*cfg;
+	const struct backend	*echo, *vnc, *chat;
+	const struct route	*rt;
+
+	cfg = config_test_valid(config_full_yaml);
+	ck_assert_uint_eq(cfg->refcnt, 1);
+	ck_assert_str_eq(cfg->path, NAME);
+
+	ck_assert_uint_eq(cfg->nlistens, 2);
+	ck_assert_str_eq(cfg->listens[0].address, "127.0.0.1:8080");
+	config_check_inet(&cfg->listens[0].ss, cfg->listens[0].sslen,
+	    "127.0.0.1", 8080);
+	ck_assert_str_eq(cfg->listens[1].address, "[::1]:8443");
+	config_check_inet6(&cfg->listens[1].ss, cfg->listens[1].sslen,
+	    "::1", 8443);
+
+	ck_assert_int_eq(cfg->log_level, LOG_LEVEL_DEBUG);
+
+	ck_assert_uint_eq(cfg->limits.handshake_timeout, 250);
+	ck_assert_uint_eq(cfg->limits.max_request_head, 16 * KiB);
+	ck_assert_uint_eq(cfg->limits.max_message, 1 * MiB);
+	ck_assert_uint_eq(cfg->limits.buffer_high_watermark, 64 * KiB);
+	ck_assert_uint_eq(cfg->limits.ping_interval, 60 * SEC);
+	ck_assert_uint_eq(cfg->limits.pong_timeout, 20 * SEC);
+	ck_assert_uint_eq(cfg->limits.idle_timeout, 3600 * SEC);
+	ck_assert_uint_eq(cfg->limits.close_timeout, 2 * SEC);
+
+	/* The built-in echo first, then the file's in file order. */
+	ck_assert_uint_eq(cfg->nbackends, 3);
+	echo = &cfg->backends[0];
+	ck_assert_str_eq(echo->name, CONFIG_ECHO_BACKEND);
+	ck_assert_int_eq(echo->type, BACKEND_ECHO);
+	ck_assert_uint_eq(echo->nservers, 0);
+	vnc = &cfg->backends[1];
+	ck_assert_str_eq(vnc->name, "vnc");
+	ck_assert_int_eq(vnc->type, BACKEND_TCP);
+	ck_assert_uint_eq(vnc->connect_timeout, 3 * SEC);
+	ck_assert_uint_eq(vnc->rr_next, 0);
+	ck_assert_uint_eq(vnc->nservers, 2);
+	ck_assert_str_eq(vnc->servers[0].address, "127.0.0.1:5900");
+	config_check_inet(&vnc->servers[0].ss, vnc->servers[0].sslen,
+	    "127.0.0.1", 5900);
+	ck_assert_str_eq(vnc->servers[1].address, "[::1]:5901");
+	config_check_inet6(&vnc->servers[1].ss, vnc->servers[1].sslen,
+	    "::1", 5901);
+	chat = &cfg->backends[2];
+	ck_assert_str_eq(chat->name, "chat");
+	ck_assert_int_eq(chat->type, BACKEND_TCP);
+	ck_assert_uint_eq(chat->connect_timeout, 5 * SEC);
+	ck_assert_uint_eq(chat->nservers, 1);
+	ck_assert_str_eq(chat->servers[0].address, "10.0.0.5:8080");
+	config_check_inet(&chat->servers[0].ss, chat->servers[0].sslen,
+	    "10.0.0.5", 8080);
+
+	ck_assert_ptr_eq(config_find_backend(cfg, "echo"), echo);
+	ck_assert_ptr_eq(config_find_backend(cfg, "vnc"), vnc);
+	ck_assert_ptr_eq(config_find_backend(cfg, "chat"), chat);
+	ck_assert_ptr_null(config_find_backend(cfg, "Chat"));
+	ck_assert_ptr_null(config_find_backend(cfg, "nope"));
+
+	ck_assert_uint_eq(cfg->nroutes, 4);
+	rt = &cfg->routes[0];
+	ck_assert_str_eq(rt->host, "chat.example.com");
+	ck_assert_str_eq(rt->path, "/ws");
+	ck_assert(!rt->path_exact);
+	ck_assert_ptr_null(rt->subprotocol);
+	ck_assert_uint_eq(rt->norigins, 2);
+	ck_assert_str_eq(rt->origins[0], "https://chat.example.com");
+	ck_assert_str_eq(rt->origins[1], "https://www.chat.example.com");
+	ck_assert_ptr_null(rt->subprotocols);
+	ck_assert_uint_eq(rt->nsubprotocols, 0);
+	ck_assert_ptr_eq(rt->be, chat);
+	ck_assert_int_eq(rt->frames, ROUTE_FRAMES_BINARY);
+
+	rt = &cfg->routes[1];
+	ck_assert_ptr_null(rt->host);
+	ck_assert_str_eq(rt->path, "/vnc");
+	ck_assert(rt->path_exact);
+	ck_assert_str_eq(rt->subprotocol, "binary");
+	ck_assert_ptr_null(rt->origins);
+	ck_assert_uint_eq(rt->norigins, 0);
+	ck_assert_uint_eq(rt->nsubprotocols, 2);
+	ck_assert_str_eq(rt->subprotocols[0], "binary");
+	ck_assert_str_eq(rt->subprotocols[1], "base64");
+	ck_assert_ptr_eq(rt->be, vnc);
+	ck_assert_int_eq(rt->frames, ROUTE_FRAMES_TEXT);
+
+	rt = &cfg->routes[2];
+	ck_assert_ptr_null(rt->host);
+	ck_assert_str_eq(rt->path, "/echo");
+	ck_assert(!rt->path_exact);
+	ck_assert_ptr_eq(rt->be, echo);
+	ck_assert_int_eq(rt->frames, ROUTE_FRAMES_BINARY);
+
+	rt = &cfg->routes[3];
+	ck_assert_str_eq(rt->path, "/raw");
+	ck_assert_ptr_eq(rt->be, vnc);
+	ck_assert_int_eq(rt->frames, ROUTE_FRAMES_BINARY);
+
+	config_unref(cfg);
+}
+END_TEST
+
+START_TEST(test_config_defaults)
+{
+	struct config	*cfg;
+
+	cfg = config_test_valid(CFG_LISTEN CFG_ROUTES);
+	ck_assert_int_eq(cfg->log_level, LOG_LEVEL_INFO);
+	ck_assert_uint_eq(cfg->limits.handshake_timeout, 10 * SEC);
+	ck_assert_uint_eq(cfg->limits.max_request_head, 8 * KiB);
+	ck_assert_uint_eq(cfg->limits.max_message, 16 * MiB);
+	ck_assert_uint_eq(cfg->limits.buffer_high_watermark, 1 * MiB);
+	ck_assert_uint_eq(cfg->limits.ping_interval, 30 * SEC);
+	ck_assert_uint_eq(cfg->limits.pong_timeout, 15 * SEC);
+	ck_assert_uint_eq(cfg->limits.idle_timeout, 0);
+	ck_assert_uint_eq(cfg->limits.close_timeout, 5 * SEC);
+	ck_assert_uint_eq(cfg->nbackends, 1);
+	ck_assert_str_eq(cfg->backends[0].name, CONFIG_ECHO_BACKEND);
+	ck_assert_int_eq(cfg->backends[0].type, BACKEND_ECHO);
+	ck_assert_uint_eq(cfg->nroutes, 1);
+	ck_assert_ptr_null(cfg->routes[0].host);
+	ck_assert_str_eq(cfg->routes[0].path, "/");
+	ck_assert_ptr_eq(cfg->routes[0].be, &cfg->backends[0]);
+	config_unref(cfg);
+}
+END_TEST
+
+START_TEST(test_config_empty_sections)
+{
+	struct config	*cfg;
+
+	/* Empty mappings keep every default; an empty match is any. */
+	cfg = config_test_valid(CFG_LISTEN "log: {}\nlimits: {}\n"
+	    "backends: {}\nroutes:\n  - match: {}\n    backend: echo\n");
+	ck_assert_int_eq(cfg->log_level, LOG_LEVEL_INFO);
+	ck_assert_uint_eq(cfg->limits.handshake_timeout, 10 * SEC);
+	ck_assert_uint_eq(cfg->nbackends, 1);
+	ck_assert_ptr_null(cfg->routes[0].host);
+	ck_assert_ptr_null(cfg->routes[0].path);
+	ck_assert_ptr_null(cfg->routes[0].subprotocol);
+	config_unref(cfg);
+}
+END_TEST
+
+START_TEST(test_config_section_order)
+{
+	struct config	*cfg;
+
+	/* Routes may name a backend defined further down. */
+	cfg = config_test_valid("routes:\n  - match: { path: / }\n"
+	    "    backend: b\n" CFG_BACKEND_B CFG_LISTEN);
+	ck_assert_uint_eq(cfg->nbackends, 2);
+	ck_assert_ptr_eq(cfg->routes[0].be, &cfg->backends[1]);
+	ck_assert_str_eq(cfg->routes[0].be->name, "b");
+	config_unref(cfg);
+}
+END_TEST
+
+START_TEST(test_config_listen_port_zero)
+{
+	struct config	*cfg;
+
+	/* Port 0: the kernel picks one (listener.c logs it; tests use it). */
+	cfg = config_test_valid("listen:\n  - address: 127.0.0.1:0\n"
+	    CFG_ROUTES);
+	ck_assert_uint_eq(cfg->nlistens, 1);
+	config_check_inet(&cfg->listens[0].ss, cfg->listens[0].sslen,
+	    "127.0.0.1", 0);
+	config_unref(cfg);
+}
+END_TEST
+
+struct config_level_vector {
+	const char	*name;
+	enum log_level	 level;
+};
+
+static const struct config_level_vector config_level_vectors[] = {
+	{ "error", LOG_LEVEL_ERROR },
+	{ "warn", LOG_LEVEL_WARN },
+	{ "info", LOG_LEVEL_INFO },
+	{ "debug", LOG_LEVEL_DEBUG },
+};
+
+START_TEST(test_config_log_level)
+{
+	const struct config_level_vector	*v = &config_level_vectors[_i];
+	struct config				*cfg;
+	char					 text[256];
+
+	snprintf(text, sizeof(text), CFG_LISTEN CFG_ROUTES "log:\n"
+	    "  level: %s\n", v->name);
+	cfg = config_test_valid(text);
+	ck_assert_int_eq(cfg->log_level, v->level);
+	config_unref(cfg);
+}
+END_TEST
+
+/*
+ * Every limit at its bounds (and 0 where it means "off") is accepted.
+ */
+struct config_bound_vector {
+	const char	*line;		/* "key: value" under limits */
+	size_t		 offset;	/* in struct config_limits */
+	uint64_t	 value;
+};
+
+#define LIMIT(f)	offsetof(struct config_limits, f)
+
+static const struct config_bound_vector config_bound_vectors[] = {
+	{ "handshake_timeout: 100ms", LIMIT(handshake_timeout), 100 },
+	{ "handshake_timeout: 10m", LIMIT(handshake_timeout), 600 * SEC },
+	{ "max_request_head: 1KiB", LIMIT(max_request_head), 1 * KiB },
+	{ "max_request_head: 1024", LIMIT(max_request_head), 1 * KiB },
+	{ "max_request_head: 1MiB", LIMIT(max_request_head), 1 * MiB },
+	{ "max_message: 1", LIMIT(max_message), 1 },
+	{ "max_message: 1B", LIMIT(max_message), 1 },
+	{ "max_message: 1GiB", LIMIT(max_message), 1 * GiB },
+	{ "buffer_high_watermark: 4KiB", LIMIT(buffer_high_watermark),
+	    4 * KiB },
+	{ "buffer_high_watermark: 1GiB", LIMIT(buffer_high_watermark),
+	    1 * GiB },
+	{ "ping_interval: 0", LIMIT(ping_interval), 0 },
+	{ "ping_interval: 1s\n  pong_timeout: 10s", LIMIT(ping_interval),
+	    1 * SEC },
+	{ "ping_interval: 1h", LIMIT(ping_interval), 3600 * SEC },
+	{ "ping_interval: 60m", LIMIT(ping_interval), 3600 * SEC },
+	{ "pong_timeout: 100ms", LIMIT(pong_timeout), 100 },
+	{ "pong_timeout: 5m", LIMIT(pong_timeout), 300 * SEC },
+	{ "idle_timeout: 0", LIMIT(idle_timeout), 0 },
+	{ "idle_timeout: 0s", LIMIT(idle_timeout), 0 },
+	{ "idle_timeout: 1s", LIMIT(idle_timeout), 1 * SEC },
+	{ "idle_timeout: 168h", LIMIT(idle_timeout), 168 * 3600 * SEC },
+	{ "close_timeout: 100ms", LIMIT(close_timeout), 100 },
+	{ "close_timeout: 1m", LIMIT(close_timeout), 60 * SEC },
+};
+
+START_TEST(test_config_limit_bounds)
+{
+	const struct config_bound_vector	*v = &config_bound_vectors[_i];
+	struct config				*cfg;
+	char					 text[256];
+	uint64_t				 got;
+
+	snprintf(text, sizeof(text), CFG_LISTEN CFG_ROUTES "limits:\n"
+	    "  %s\n", v->line);
+	cfg = config_test_valid(text);
+	memcpy(&got, (const char *)&cfg->limits + v->offset, sizeof(got));
+	ck_assert_msg(got == v->value, "%s: %llu, want %llu", v->line,
+	    (unsigned long long)got, (unsigned long long)v->value);
+	config_unref(cfg);
+}
+END_TEST
+
+START_TEST(test_config_connect_timeout_bounds)
+{
+	struct config	*cfg;
+
+	cfg = config_test_valid(CFG_LISTEN CFG_ROUTES "backends:\n"
+	    "  lo: { type: tcp, servers: [\"127.0.0.1:1\"], "
+	    "connect_timeout: 100ms }\n"
+	    "  hi: { type: tcp, servers: [\"127.0.0.1:1\"], "
+	    "connect_timeout: 5m }\n");
+	ck_assert_uint_eq(config_find_backend(cfg, "lo")->connect_timeout,
+	    100);
+	ck_assert_uint_eq(config_find_backend(cfg, "hi")->connect_timeout,
+	    300 * SEC);
+	config_unref(cfg);
+}
+END_TEST
+
+/*
+ * Errors: the complete error text of a file, line by line.
+ */
+struct config_error_vector {
+	const char	*name;
+	const char	*text;
+	const char	*errors;	/* every line, each ending in \n */
+};
+
+static const struct config_error_vector config_error_vectors[] = {
+	/* Unknown keys. */
+	{ "unknown key at top level",
+	  CFG_LISTEN CFG_ROUTES "bogus: 1\n",
+	  NAME ":6:1: bogus: unknown key (expected one of: listen, log, "
+	  "limits, backends, routes)\n" },
+	{ "unknown key in a listener",
+	  "listen:\n  - address: 127.0.0.1:8080\n    tls: {}\n" CFG_ROUTES,
+	  NAME ":3:5: listen[0].tls: unknown key (expected one of: "
+	  "address)\n" },
+	{ "unknown key in log",
+	  CFG_LISTEN CFG_ROUTES "log: { level: info, format: json }\n",
+	  NAME ":6:21: log.format: unknown key (expected one of: level)\n" },
+	{ "unknown limit",
+	  CFG_LISTEN CFG_ROUTES "limits:\n  max_connections: 100\n",
+	  NAME ":7:3: limits.max_connections: unknown key (expected one of: "
+	  "handshake_timeout, max_request_head, max_message, "
+	  "buffer_high_watermark, ping_interval, pong_timeout, idle_timeout, "
+	  "close_timeout)\n" },
+	{ "unknown key in a backend",
+	  CFG_LISTEN CFG_ROUTES "backends:\n  b:\n    type: tcp\n"
+	  "    servers: [\"127.0.0.1:1\"]\n    weight: 2\n",
+	  NAME ":10:5: backends.b.weight: unknown key (expected one of: "
+	  "type, servers, balance, connect_timeout)\n" },
+	{ "unknown key in a route",
+	  CFG_LISTEN "routes:\n  - match: { path: / }\n    backend: echo\n"
+	  "    timeout: 5s\n",
+	  NAME ":6:5: routes[0].timeout: unknown key (expected one of: "
+	  "match, origins, backend, subprotocols, frames)\n" },
+	{ "unknown key in a match",
+	  CFG_LISTEN "routes:\n  - match: { path: /, port: 80 }\n"
+	  "    backend: echo\n",
+	  NAME ":4:23: routes[0].match.port: unknown key (expected one of: "
+	  "host, path, path_exact, subprotocol)\n" },
+	{ "duplicate key",
+	  CFG_LISTEN CFG_ROUTES "listen: []\n",
+	  NAME ":6:1: listen: duplicate key\n" },
+	{ "duplicate key in a match",
+	  CFG_LISTEN "routes:\n  - match: { path: /a, path: /b }\n"
+	  "    backend: echo\n",
+	  NAME ":4:24: routes[0].match.path: duplicate key\n" },
+	/* Same rule for limits, which have their own table. */
+	{ "duplicate limit",
+	  CFG_LISTEN CFG_ROUTES "limits:\n  ping_interval: 10s\n"
+	  "  ping_interval: 20s\n",
+	  NAME ":8:3: limits.ping_interval: duplicate key\n" },
+
+	/* Wrong types. */
+	{ "document is a scalar", "listen\n",
+	  NAME ":1:1: must be a mapping, not a scalar\n" },
+	{ "document is a list", "- listen\n- routes\n",
+	  NAME ":1:1: must be a mapping, not a list\n" },
+	{ "key is not a scalar",
+	  CFG_LISTEN CFG_ROUTES "? [a]\n: b\n",
+	  NAME ":6:3: must be a string, not a list\n" },
+	{ "listen is a scalar",
+	  "listen: 127.0.0.1:8080\n" CFG_ROUTES,
+	  NAME ":1:9: listen: must be a list, not a scalar\n" },
+	{ "listen is a mapping",
+	  "listen:\n  address: 127.0.0.1:8080\n" CFG_ROUTES,
+	  NAME ":2:3: listen: must be a list, not a mapping\n" },
+	{ "listener is a scalar",
+	  "listen:\n  - 127.0.0.1:8080\n" CFG_ROUTES,
+	  NAME ":2:5: listen[0]: must be a mapping, not a scalar\n" },
+	{ "listen address is a list",
+	  "listen:\n  - address: [127.0.0.1:8080]\n" CFG_ROUTES,
+	  NAME ":2:14: listen[0].address: must be a string, not a list\n" },
+	{ "log is a scalar",
+	  CFG_LISTEN CFG_ROUTES "log: debug\n",
+	  NAME ":6:6: log: must be a mapping, not a scalar\n" },
+	{ "limits is a scalar",
+	  CFG_LISTEN CFG_ROUTES "limits: 5\n",
+	  NAME ":6:9: limits: must be a mapping, not a scalar\n" },
+	{ "limits is empty",
+	  CFG_LISTEN CFG_ROUTES "limits:\n",
+	  NAME ":6:8: limits: must be a mapping, not a scalar\n" },
+	{ "limit is a list",
+	  CFG_LISTEN CFG_ROUTES "limits:\n  pong_timeout: [1s]\n",
+	  NAME ":7:17: limits.pong_timeout: must be a string, not a list\n" },
+	{ "backends is a list",
+	  CFG_LISTEN CFG_ROUTES "backends: [b]\n",
+	  NAME ":6:11: backends: must be a mapping of names to backends, "
+	  "not a list\n" },
+	{ "backend is a scalar",
+	  CFG_LISTEN CFG_ROUTES "backends:\n  b: tcp\n",
+	  NAME ":7:6: backends.b: must be a mapping, not a scalar\n" },
+	{ "servers is a scalar",
+	  CFG_LISTEN CFG_ROUTES "backends:\n"
+	  "  b: { type: tcp, servers: 127.0.0.1:1 }\n",
+	  NAME ":7:28: backends.b.servers: must be a list, not a scalar\n" },
+	{ "routes is a mapping",
+	  CFG_LISTEN "routes:\n  match: { path: / }\n  backend: echo\n",
+	  NAME ":4:3: routes: must be a list, not a mapping\n" },
+	{ "route is a scalar",
+	  CFG_LISTEN "routes:\n  - /echo\n",
+	  NAME ":4:5: routes[0]: must be a mapping, not a scalar\n" },
+	{ "match is a scalar",
+	  CFG_LISTEN "routes:\n  - match: /echo\n    backend: echo\n",
+	  NAME ":4:12: routes[0].match: must be a mapping, not a scalar\n" },
+	{ "route backend is a list",
+	  CFG_LISTEN "routes:\n  - match: { path: / }\n    backend: [echo]\n",
+	  NAME ":5:14: routes[0].backend: must be a string, not a list\n" },
+	{ "origins is a scalar",
+	  CFG_LISTEN "routes:\n  - match: { path: / }\n    backend: echo\n"
+	  "    origins: https://a.example\n",
+	  NAME ":6:14: routes[0].origins: must be a list, not a scalar\n" },
+	{ "origin is a mapping",
+	  CFG_LISTEN "routes:\n  - match: { path: / }\n    backend: echo\n"
+	  "    origins: [\"https://a.example\", { x: 1 }]\n",
+	  NAME ":6:36: routes[0].origins[1]: must be a string, not a "
+	  "mapping\n" },
+
+	/* Empty lists. */
+	{ "empty listen",
+	  "listen: []\n" CFG_ROUTES,
+	  NAME ":1:9: listen: must not be empty\n" },
+	{ "empty routes",
+	  CFG_LISTEN "routes: []\n",
+	  NAME ":3:9: routes: must not be empty\n" },
+	{ "empty servers",
+	  CFG_LISTEN CFG_ROUTES "backends:\n  b: { type: tcp, servers: [] }\n",
+	  NAME ":7:28: backends.b.servers: must not be empty\n" },
+	{ "empty origins",
+	  CFG_LISTEN "routes:\n  - match: { path: / }\n    backend: echo\n"
+	  "    origins: []\n",
+	  NAME ":6:14: routes[0].origins: must not be empty\n" },
+	{ "empty subprotocols",
+	  CFG_LISTEN "routes:\n  - match: { path: / }\n    backend: echo\n"
+	  "    subprotocols: []\n",
+	  NAME ":6:19: routes[0].subprotocols: must not be empty\n" },
+
+	/* Missing required keys: reported at the mapping that lacks them. */
+	{ "a second document", CFG_LISTEN CFG_ROUTES "---\nlisten: []\n",
+	  NAME ":7:1: only one YAML document is allowed\n" },
+	{ "a syntax error in a second document",
+	  CFG_LISTEN CFG_ROUTES "---\nlisten: [\n",
+	  NAME ":8:1: syntax error: did not find expected node content "
+	  "while parsing a flow node\n" },
+	{ "missing listen", CFG_ROUTES,
+	  NAME ":1:1: missing key \"listen\"\n" },
+	{ "missing routes after a comment", "# no routes\n" CFG_LISTEN,
+	  NAME ":2:1: missing key \"routes\"\n" },
+	{ "missing address",
+	  "listen:\n  - { }\n" CFG_ROUTES,
+	  NAME ":2:5: listen[0]: missing key \"address\"\n" },
+	{ "missing match",
+	  CFG_LISTEN "routes:\n  - backend: echo\n",
+	  NAME ":4:5: routes[0]: missing key \"match\"\n" },
+	{ "missing backend",
+	  CFG_LISTEN "routes:\n  - match: { path: / }\n",
+	  NAME ":4:5: routes[0]: missing key \"backend\"\n" },
+	{ "missing backend type",
+	  CFG_LISTEN CFG_ROUTES "backends:\n  b:\n"
+	  "    servers: [\"127.0.0.1:1\"]\n",
+	  NAME ":8:5: backends.b: missing key \"type\"\n" },
+	{ "missing servers",
+	  CFG_LISTEN CFG_ROUTES "backends:\n  b:\n    type: tcp\n",
+	  NAME ":8:5: backends.b: missing key \"servers\"\n" },
+
+	/* Limits out of range, one row of the limits table each. */
+	{ "handshake_timeout below its range",
+	  CFG_LISTEN CFG_ROUTES "limits:\n  handshake_timeout: 99ms\n",
+	  NAME ":7:22: limits.handshake_timeout: must be between 100ms and "
+	  "10m\n" },
+	{ "max_request_head above its range",
+	  CFG_LISTEN CFG_ROUTES "limits:\n  max_request_head: 2MiB\n",
+	  NAME ":7:21: limits.max_request_head: must be between 1KiB and "
+	  "1MiB\n" },
+	{ "max_request_head below its range",
+	  CFG_LISTEN CFG_ROUTES "limits:\n  max_request_head: 1023\n",
+	  NAME ":7:21: limits.max_request_head: must be between 1KiB and "
+	  "1MiB\n" },
+	{ "max_message of 0",
+	  CFG_LISTEN CFG_ROUTES "limits:\n  max_message: 0\n",
+	  NAME ":7:16: limits.max_message: must be between 1 and 1GiB\n" },
+	{ "max_message above its range",
+	  CFG_LISTEN CFG_ROUTES "limits:\n  max_message: 1025MiB\n",
+	  NAME ":7:16: limits.max_message: must be between 1 and 1GiB\n" },
+	{ "buffer_high_watermark below its range",
+	  CFG_LISTEN CFG_ROUTES "limits:\n  buffer_high_watermark: 4095\n",
+	  NAME ":7:26: limits.buffer_high_watermark: must be between 4KiB "
+	  "and 1GiB\n" },
+	{ "ping_interval below its range",
+	  CFG_LISTEN CFG_ROUTES "limits:\n  ping_interval: 999ms\n",
+	  NAME ":7:18: limits.ping_interval: must be 0 or between 1s and "
+	  "1h\n" },
+	{ "ping_interval above its range",
+	  CFG_LISTEN CFG_ROUTES "limits:\n  ping_interval: 61m\n",
+	  NAME ":7:18: limits.ping_interval: must be 0 or between 1s and "
+	  "1h\n" },
+	{ "pong_timeout below its range",
+	  CFG_LISTEN CFG_ROUTES "limits:\n  pong_timeout: 0\n",
+	  NAME ":7:17: limits.pong_timeout: must be between 100ms and 1h\n" },
+	{ "idle_timeout below its range",
+	  CFG_LISTEN CFG_ROUTES "limits:\n  idle_timeout: 500ms\n",
+	  NAME ":7:17: limits.idle_timeout: must be 0 or between 1s and "
+	  "168h\n" },
+	{ "idle_timeout above its range",
+	  CFG_LISTEN CFG_ROUTES "limits:\n  idle_timeout: 169h\n",
+	  NAME ":7:17: limits.idle_timeout: must be 0 or between 1s and "
+	  "168h\n" },
+	{ "close_timeout above its range",
+	  CFG_LISTEN CFG_ROUTES "limits:\n  close_timeout: 61s\n",
+	  NAME ":7:18: limits.close_timeout: must be between 100ms and 1m\n" },
+	{ "connect_timeout above its range",
+	  CFG_LISTEN CFG_ROUTES "backends:\n  b:\n    type: tcp\n"
+	  "    servers: [\"127.0.0.1:1\"]\n    connect_timeout: 301s\n",
+	  NAME ":10:22: backends.b.connect_timeout: must be between 100ms "
+	  "and 5m\n" },
+
+	/* Bad units: the units module's reason, after the value. */
+	{ "duration without a unit",
+	  CFG_LISTEN CFG_ROUTES "limits:\n  ping_interval: 30\n",
+	  NAME ":7:18: limits.ping_interval: \"30\": needs a unit: ms, s, m "
+	  "or h (e.g. 30s)\n" },
+	{ "decimal duration",
+	  CFG_LISTEN CFG_ROUTES "backends:\n  b:\n    type: tcp\n"
+	  "    servers: [\"127.0.0.1:1\"]\n    connect_timeout: 1.5s\n",
+	  NAME ":10:22: backends.b.connect_timeout: \"1.5s\": needs a unit: "
+	  "ms, s, m or h (e.g. 30s)\n" },
+	{ "negative duration",
+	  CFG_LISTEN CFG_ROUTES "limits:\n  handshake_timeout: -1s\n",
+	  NAME ":7:22: limits.handshake_timeout: \"-1s\": must start with a "
+	  "number\n" },
+	{ "decimal size unit",
+	  CFG_LISTEN CFG_ROUTES "limits:\n  max_message: 16MB\n",
+	  NAME ":7:16: limits.max_message: \"16MB\": unit must be B, KiB, "
+	  "MiB or GiB (e.g. 64KiB)\n" },
+	{ "size too large",
+	  CFG_LISTEN CFG_ROUTES "limits:\n"
+	  "  max_message: 99999999999999999999\n",
+	  NAME ":7:16: limits.max_message: \"99999999999999999999\": number "
+	  "too large\n" },
+
+	/* Backends. */
+	{ "unknown backend",
+	  CFG_LISTEN "routes:\n  - match: { path: / }\n    backend: chatt\n",
+	  NAME ":5:14: routes[0].backend: unknown backend \"chatt\"\n" },
+	{ "empty backend name",
+	  CFG_LISTEN "routes:\n  - match: { path: / }\n    backend: \"\"\n",
+	  NAME ":5:14: routes[0].backend: unknown backend \"\"\n" },
+	{ "duplicate backend",
+	  CFG_LISTEN CFG_ROUTES "backends:\n"
+	  "  a: { type: tcp, servers: [\"127.0.0.1:1\"] }\n"
+	  "  a: { type: tcp, servers: [\"127.0.0.1:2\"] }\n",
+	  NAME ":8:3: backends.a: duplicate backend\n" },
+	{ "echo redefined",
+	  CFG_LISTEN CFG_ROUTES "backends:\n"
+	  "  echo: { type: tcp, servers: [\"127.0.0.1:1\"] }\n",
+	  NAME ":7:3: backends.echo: \"echo\" is the built-in echo backend "
+	  "and cannot be redefined\n" },
+	{ "websocket backend",
+	  CFG_LISTEN CFG_ROUTES "backends:\n"
+	  "  b: { type: websocket, servers: [\"127.0.0.1:1\"] }\n",
+	  NAME ":7:14: backends.b.type: \"websocket\" must be tcp (websocket "
+	  "backends are not supported yet)\n" },
+	{ "balance not supported",
+	  CFG_LISTEN CFG_ROUTES "backends:\n  b:\n    type: tcp\n"
+	  "    servers: [\"127.0.0.1:1\"]\n    balance: least_conn\n",
+	  NAME ":10:14: backends.b.balance: \"least_conn\" must be "
+	  "round_robin (least_conn and ip_hash are not supported yet)\n" },
+	{ "server without port",
+	  CFG_LISTEN CFG_ROUTES "backends:\n"
+	  "  b: { type: tcp, servers: [\"127.0.0.1\"] }\n",
+	  NAME ":7:29: backends.b.servers[0]: \"127.0.0.1\": must be "
+	  "host:port\n" },
+	{ "server without host",
+	  CFG_LISTEN CFG_ROUTES "backends:\n"
+	  "  b: { type: tcp, servers: [\":80\"] }\n",
+	  NAME ":7:29: backends.b.servers[0]: \":80\": must be host:port\n" },
+	{ "server with an unclosed ipv6 bracket",
+	  CFG_LISTEN CFG_ROUTES "backends:\n"
+	  "  b: { type: tcp, servers: [\"[::1:80\"] }\n",
+	  NAME ":7:29: backends.b.servers[0]: \"[::1:80\": must be host:port "
+	  "([addr]:port for IPv6)\n" },
+	{ "server with a service name",
+	  CFG_LISTEN CFG_ROUTES "backends:\n"
+	  "  b: { type: tcp, servers: [\"127.0.0.1:http\"] }\n",
+	  NAME ":7:29: backends.b.servers[0]: \"127.0.0.1:http\": port must "
+	  "be a number from 1 to 65535\n" },
+	/* A server port must fit 16 bits; 0 cannot be connected to. */
+	{ "server port above 65535",
+	  CFG_LISTEN CFG_ROUTES "backends:\n"
+	  "  b: { type: tcp, servers: [\"127.0.0.1:65536\"] }\n",
+	  NAME ":7:29: backends.b.servers[0]: \"127.0.0.1:65536\": port "
+	  "must be a number from 1 to 65535\n" },
+	{ "server port far above 65535",
+	  CFG_LISTEN CFG_ROUTES "backends:\n"
+	  "  b: { type: tcp, servers: [\"127.0.0.1:99999\"] }\n",
+	  NAME ":7:29: backends.b.servers[0]: \"127.0.0.1:99999\": port "
+	  "must be a number from 1 to 65535\n" },
+	{ "server port 0",
+	  CFG_LISTEN CFG_ROUTES "backends:\n"
+	  "  b: { type: tcp, servers: [\"127.0.0.1:0\"] }\n",
+	  NAME ":7:29: backends.b.servers[0]: \"127.0.0.1:0\": port must be "
+	  "a number from 1 to 65535\n" },
+	{ "negative server port",
+	  CFG_LISTEN CFG_ROUTES "backends:\n"
+	  "  b: { type: tcp, servers: [\"127.0.0.1:-1\"] }\n",
+	  NAME ":7:29: backends.b.servers[0]: \"127.0.0.1:-1\": port must be "
+	  "a number from 1 to 65535\n" },
+
+	/* Routes. */
+	{ "frames on an echo route",
+	  CFG_LISTEN "routes:\n  - match: { path: / }\n    backend: echo\n"
+	  "    frames: text\n",
+	  NAME ":6:13: routes[0].frames: frames applies to tcp backends "
+	  "only\n" },
+	{ "bad frames value",
+	  CFG_LISTEN CFG_BACKEND_B "routes:\n  - match: { path: / }\n"
+	  "    backend: b\n    frames: hex\n",
+	  NAME ":8:13: routes[0].frames: \"hex\" must be binary or text\n" },
+	{ "bad subprotocol condition",
+	  CFG_LISTEN "routes:\n  - match: { path: /, subprotocol: \"a b\" }\n"
+	  "    backend: echo\n",
+	  NAME ":4:36: routes[0].match.subprotocol: \"a b\" is not a valid "
+	  "subprotocol token\n" },
+	{ "bad subprotocols",
+	  CFG_LISTEN "routes:\n  - match: { path: / }\n    backend: echo\n"
+	  "    subprotocols: [ok, \"x/y\", \"\", \"caf\xc3\xa9\"]\n",
+	  NAME ":6:24: routes[0].subprotocols[1]: \"x/y\" is not a valid "
+	  "subprotocol token\n"
+	  NAME ":6:31: routes[0].subprotocols[2]: \"\" is not a valid "
+	  "subprotocol token\n"
+	  NAME ":6:35: routes[0].subprotocols[3]: \"caf\xc3\xa9\" is not a "
+	  "valid subprotocol token\n" },
+	{ "bad subprotocol after a list item",
+	  CFG_LISTEN "routes:\n  - match: { path: / }\n    backend: echo\n"
+	  "    subprotocols: [[a], \"b c\"]\n",
+	  NAME ":6:20: routes[0].subprotocols[0]: must be a string, not a "
+	  "list\n"
+	  NAME ":6:25: routes[0].subprotocols[1]: \"b c\" is not a valid "
+	  "subprotocol token\n" },
+	{ "path without a slash",
+	  CFG_LISTEN "routes:\n  - match: { path: ws }\n    backend: echo\n",
+	  NAME ":4:20: routes[0].match.path: \"ws\" must start with /\n" },
+	{ "path_exact without a slash",
+	  CFG_LISTEN "routes:\n  - match: { path_exact: \"*\" }\n"
+	  "    backend: echo\n",
+	  NAME ":4:26: routes[0].match.path_exact: \"*\" must start with /\n" },
+	{ "path and path_exact",
+	  CFG_LISTEN "routes:\n  - match: { path: /a, path_exact: /b }\n"
+	  "    backend: echo\n",
+	  NAME ":4:36: routes[0].match.path_exact: path and path_exact are "
+	  "mutually exclusive\n" },
+	{ "host with port",
+	  CFG_LISTEN "routes:\n  - match:\n      host: chat.example:80\n"
+	  "    backend: echo\n",
+	  NAME ":5:13: routes[0].match.host: \"chat.example:80\" must be a "
+	  "host name without port\n" },
+	{ "host with a path",
+	  CFG_LISTEN "routes:\n  - match: { host: chat.example/ws }\n"
+	  "    backend: echo\n",
+	  NAME ":4:20: routes[0].match.host: \"chat.example/ws\" must be a "
+	  "host name without port\n" },
+	{ "empty host",
+	  CFG_LISTEN "routes:\n  - match: { host: \"\" }\n    backend: echo\n",
+	  NAME ":4:20: routes[0].match.host: \"\" must be a host name "
+	  "without port\n" },
+
+	/* Listen addresses: IP addresses only, port 0 allowed. */
+	{ "listen without port",
+	  "listen:\n  - address: 0.0.0.0\n" CFG_ROUTES,
+	  NAME ":2:14: listen[0].address: \"0.0.0.0\": must be host:port\n" },
+	{ "listen on a host name",
+	  "listen:\n  - address: localhost:80\n" CFG_ROUTES,
+	  NAME ":2:14: listen[0].address: \"localhost:80\": must be an IP "
+	  "address and port, e.g. \"0.0.0.0:80\" or \"[::]:80\"\n" },
+	{ "listen port above 65535",
+	  "listen:\n  - address: 127.0.0.1:65536\n" CFG_ROUTES,
+	  NAME ":2:14: listen[0].address: \"127.0.0.1:65536\": port must be "
+	  "a number from 0 to 65535\n" },
+	{ "listen port with trailing junk",
+	  "listen:\n  - address: 0.0.0.0:80x\n" CFG_ROUTES,
+	  NAME ":2:14: listen[0].address: \"0.0.0.0:80x\": port must be a "
+	  "number from 0 to 65535\n" },
+	{ "listen on ipv6 without port",
+	  "listen:\n  - address: \"[::]\"\n" CFG_ROUTES,
+	  NAME ":2:14: listen[0].address: \"[::]\": port must be a number "
+	  "from 0 to 65535\n" },
+	{ "listen on a bare ipv6 address",
+	  "listen:\n  - address: \"::1\"\n" CFG_ROUTES,
+	  NAME ":2:14: listen[0].address: \"::1\": must be an IP address and "
+	  "port, e.g. \"0.0.0.0:80\" or \"[::]:80\"\n" },
+	{ "listen on an unclosed ipv6 bracket",
+	  "listen:\n  - address: \"[::1:80\"\n" CFG_ROUTES,
+	  NAME ":2:14: listen[0].address: \"[::1:80\": must be host:port "
+	  "([addr]:port for IPv6)\n" },
+	{ "unix listener",
+	  "listen:\n  - address: unix:/run/wsgate.sock\n" CFG_ROUTES,
+	  NAME ":2:14: listen[0].address: unix socket listeners are not "
+	  "supported yet\n" },
+
+	{ "unknown log level",
+	  CFG_LISTEN CFG_ROUTES "log: { level: loud }\n",
+	  NAME ":6:15: log.level: \"loud\" must be one of: error, warn, "
+	  "info, debug\n" },
+
+	/* Files that are not a configuration. */
+	{ "yaml syntax error", "listen: {a: 1\n",
+	  NAME ":2:1: syntax error: did not find expected ',' or '}' while "
+	  "parsing a flow mapping\n" },
+	{ "bad indentation",
+	  "listen:\n  - address: 127.0.0.1:8080\n  bad: [\n",
+	  NAME ":3:3: syntax error: did not find expected '-' indicator "
+	  "while parsing a block collection\n" },
+	{ "mapping value in a scalar", "a: b: c\n",
+	  NAME ":1:5: syntax error: mapping values are not allowed in this "
+	  "context\n" },
+	{ "tab indentation", "listen:\n\t- address: 127.0.0.1:8080\n",
+	  NAME ":2:1: syntax error: found character that cannot start any "
+	  "token while scanning for the next token\n" },
+	{ "empty file", "", NAME ":1:1: the file is empty\n" },
+	{ "only a comment", "# nothing yet\n",
+	  NAME ":1:1: the file is empty\n" },
+	{ "only blank lines", "\n\n  \n", NAME ":1:1: the file is empty\n" },
+};
+
+/* Compares errors with v->errors, line by line. */
+static void
+config_check_errors(const struct config_error_vector *v, const char *errors)
+{
+	const char	*got = errors, *want = v->errors, *gnl, *wnl;
+	size_t		 glen, wlen, line = 1;
+
+	ck_assert_msg(config_test_lines(errors) ==
+	    config_test_lines(v->errors), "%s: got\n%swant\n%s", v->name,
+	    errors, v->errors);
+	for (; *want != '\0'; want = wnl + 1, got = gnl + 1, line++) {
+		wnl = strchr(want, '\n');
+		gnl = strchr(got, '\n');
+		ck_assert_msg(wnl != NULL && gnl != NULL, "%s: line %zu "
+		    "without a newline", v->name, line);
+		wlen = (size_t)(wnl - want);
+		glen = (size_t)(gnl - got);
+		ck_assert_msg(glen == wlen && memcmp(got, want, wlen) == 0,
+		    "%s: line %zu: got\n%.*s\nwant\n%.*s", v->name, line,
+		    (int)glen, got, (int)wlen, want);
+	}
+	ck_assert_msg(*got == '\0', "%s: trailing text \"%s\"", v->name, got);
+}
+
+/*
+ * Parses text that must be refused; returns its errors in buf, freed
+ * before any assertion so that a failing vector leaks nothing under
+ * CK_FORK=no.
+ */
+static void
+config_test_refused(const char *name, const char *text, char *buf,
+    size_t size)
+{
+	struct config	*cfg;
+	char		*errors;
+	size_t		 len;
+
+	cfg = config_test_parse(text, &errors);
+	if (cfg != NULL) {
+		config_unref(cfg);
+		ck_abort_msg("%s: accepted", name);
+	}
+	len = strlen(errors);
+	snprintf(buf, size, "%s", errors);
+	free(errors);
+	ck_assert_msg(len < size, "%s: %zu bytes of errors", name, len);
+}
+
+START_TEST(test_config_error)
+{
+	const struct config_error_vector	*v = &config_error_vectors[_i];
+	char					 errors[4096];
+
+	config_test_refused(v->name, v->text, errors, sizeof(errors));
+	config_check_errors(v, errors);
+}
+END_TEST
+
+START_TEST(test_config_error_unresolvable_server)
+{
+	static const char	 text[] = CFG_LISTEN CFG_ROUTES "backends:\n"
+	    "  b: { type: tcp, servers: [\"no-such-host.invalid:8080\"] }\n";
+	static const char	 want[] = NAME ":7:29: backends.b.servers[0]: "
+	    "\"no-such-host.invalid:8080\": ";
+	char			 errors[4096];
+
+	/*
+	 * RFC 6761 §6.4: .invalid never resolves.  The reason is the
+	 * resolver's (no such name, or no resolver at all).
+	 */
+	config_test_refused("unresolvable", text, errors, sizeof(errors));
+	ck_assert_msg(strncmp(errors, want, sizeof(want) - 1) == 0 &&
+	    strlen(errors) > sizeof(want), "got %s", errors);
+	ck_assert_uint_eq(config_test_lines(errors), 1);
+}
+END_TEST
+
+/*
+ * One file, many mistakes: all are reported, in file order, with the
+ * route references checked once the whole file is read.
+ */
+static const char config_many_yaml[] =
+	"listen:\n"
+	"  - address: 0.0.0.0\n"				/* 2 */
+	"  - port: 80\n"					/* 3 */
+	"log: { level: verbose }\n"				/* 4 */
+	"limits:\n"
+	"  ping_interval: 30\n"				/* 6 */
+	"  max_message: 16MB\n"				/* 7 */
+	"  pong_timeout: 1ms\n"				/* 8 */
+	"backends:\n"
+	"  echo: { type: tcp, servers: [\"127.0.0.1:1\"] }\n"	/* 10 */
+	"  b:\n"
+	"    type: udp\n"					/* 12 */
+	"    servers: [\"127.0.0.1\", \"127.0.0.1:2\"]\n"	/* 13 */
+	"routes:\n"
+	"  - match: { path: ws }\n"				/* 15 */
+	"    backend: nope\n"					/* 16 */
+	"  - match: { path: /b, path_exact: /c }\n"		/* 17 */
+	"    backend: b\n"
+	"    subprotocols: [\"a,b\"]\n"				/* 19 */
+	"  - backend: echo\n"					/* 20 */
+	"    origins: []\n"					/* 21 */
+	"    match: { host: \"a b\" }\n"			/* 22 */
+	"extra: true\n";					/* 23 */
+
+static const char config_many_errors[] =
+	NAME ":2:14: listen[0].address: \"0.0.0.0\": must be host:port\n"
+	NAME ":3:5: listen[1].port: unknown key (expected one of: address)\n"
+	NAME ":3:5: listen[1]: missing key \"address\"\n"
+	NAME ":4:15: log.level: \"verbose\" must be one of: error, warn, "
+	    "info, debug\n"
+	NAME ":6:18: limits.ping_interval: \"30\": needs a unit: ms, s, m or "
+	    "h (e.g. 30s)\n"
+	NAME ":7:16: limits.max_message: \"16MB\": unit must be B, KiB, MiB "
+	    "or GiB (e.g. 64KiB)\n"
+	NAME ":8:17: limits.pong_timeout: must be between 100ms and 1h\n"
+	NAME ":10:3: backends.echo: \"echo\" is the built-in echo backend and "
+	    "cannot be redefined\n"
+	NAME ":12:11: backends.b.type: \"udp\" must be tcp (websocket "
+	    "backends are not supported yet)\n"
+	NAME ":13:15: backends.b.servers[0]: \"127.0.0.1\": must be "
+	    "host:port\n"
+	NAME ":15:20: routes[0].match.path: \"ws\" must start with /\n"
+	NAME ":17:36: routes[1].match.path_exact: path and path_exact are "
+	    "mutually exclusive\n"
+	NAME ":19:20: routes[1].subprotocols[0]: \"a,b\" is not a valid "
+	    "subprotocol token\n"
+	NAME ":21:14: routes[2].origins: must not be empty\n"
+	NAME ":22:20: routes[2].match.host: \"a b\" must be a host name "
+	    "without port\n"
+	NAME ":23:1: extra: unknown key (expected one of: listen, log, "
+	    "limits, backends, routes)\n"
+	NAME ":16:14: routes[0].backend: unknown backend \"nope\"\n";
+
+START_TEST(test_config_error_many)
+{
+	static const struct config_error_vector	 v = {
+		"many errors", config_many_yaml, config_many_errors
+	};
+	char					 errors[4096];
+
+	config_test_refused(v.name, config_many_yaml, errors, sizeof(errors));
+	ck_assert_msg(config_test_lines(errors) == 17, "%zu errors:\n%s",
+	    config_test_lines(errors), errors);
+	config_check_errors(&v, errors);
+}
+END_TEST
+
+/*
+ * Files, and the lifetime of a config.
+ */
+START_TEST(test_config_load_missing)
+{
+	static const char	 path[] = "/nonexistent/dir/wsgate.yaml";
+	char			*errors = NULL, want[256];
+
+	ck_assert_ptr_null(config_load(path, &errors));
+	ck_assert_ptr_nonnull(errors);
+	snprintf(want, sizeof(want), "%s: %s\n", path, strerror(ENOENT));
+	ck_assert_str_eq(errors, want);
+	free(errors);
+}
+END_TEST
+
+/* Writes text to a new temporary file; returns its path (caller frees
+ * the string and unlinks the file). */
+static char *
+config_test_file(const char *text)
+{
+	char	*path;
+	int	 fd;
+
+	path = strdup("/tmp/check_config.XXXXXX");
+	ck_assert_ptr_nonnull(path);
+	fd = mkstemp(path);
+	ck_assert_int_ne(fd, -1);
+	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	ck_assert_int_eq(close(fd), 0);
+	return path;
+}
+
+START_TEST(test_config_load_file)
+{
+	struct config	*cfg;
+	char		*path, *errors = NULL;
+
+	path = config_test_file(config_full_yaml);
+	cfg = config_load(path, &errors);
+	ck_assert_msg(cfg != NULL, "%s", errors != NULL ? errors : "");
+	ck_assert_ptr_null(errors);
+	ck_assert_str_eq(cfg->path, path);
+	ck_assert_uint_eq(cfg->nroutes, 4);
+	ck_assert_uint_eq(cfg->nbackends, 3);
+	config_unref(cfg);
+	ck_assert_int_eq(unlink(path), 0);
+	free(path);
+}
+END_TEST
+
+START_TEST(test_config_load_large_file)
+{
+	struct config	*cfg;
+	char		*text, *path, *errors = NULL;
+	size_t		 len, size = 64 * 1024;
+
+	/* Longer than the loader's first read: comments fill it up. */
+	text = malloc(size);
+	ck_assert_ptr_nonnull(text);
+	len = (size_t)snprintf(text, size, "%s", CFG_LISTEN);
+	while (len < 40 * 1024)
+		len += (size_t)snprintf(text + len, size - len,
+		    "# %072zu\n", len);
+	snprintf(text + len, size - len, "%s", CFG_ROUTES);
+	path = config_test_file(text);
+	cfg = config_load(path, &errors);
+	ck_assert_msg(cfg != NULL, "%s", errors != NULL ? errors : "");
+	ck_assert_uint_eq(cfg->nroutes, 1);
+	config_unref(cfg);
+	ck_assert_int_eq(unlink(path), 0);
+	free(path);
+	free(text);
+}
+END_TEST
+
+START_TEST(test_config_load_errors_name_the_file)
+{
+	struct config	*cfg;
+	char		*path, *errors = NULL, want[256];
+
+	path = config_test_file(CFG_LISTEN "routes: []\n");
+	cfg = config_load(path, &errors);
+	ck_assert_ptr_null(cfg);
+	snprintf(want, sizeof(want), "%s:3:9: routes: must not be empty\n",
+	    path);
+	ck_assert_str_eq(errors, want);
+	free(errors);
+	ck_assert_int_eq(unlink(path), 0);
+	free(path);
+}
+END_TEST
+
+START_TEST(test_config_ref_unref)
+{
+	struct config	*cfg;
+
+	cfg = config_test_valid(CFG_LISTEN CFG_ROUTES);
+	ck_assert_uint_eq(cfg->refcnt, 1);
+	ck_assert_ptr_eq(config_ref(cfg), cfg);
+	ck_assert_uint_eq(cfg->refcnt, 2);
+	ck_assert_ptr_eq(config_ref(cfg), cfg);
+	ck_assert_uint_eq(cfg->refcnt, 3);
+	config_unref(cfg);
+	ck_assert_uint_eq(cfg->refcnt, 2);
+	config_unref(cfg);
+	ck_assert_uint_eq(cfg->refcnt, 1);
+	/* Still whole: the last reference frees it (ASan checks). */
+	ck_assert_str_eq(cfg->routes[0].path, "/");
+	config_unref(cfg);
+	config_unref(NULL);
+}
+END_TEST
+
+#define CONFIG_NELEM(a)	((int)(sizeof(a) / sizeof((a)[0])))
+
+static Suite *
+config_suite(void)
+{
+	Suite	*s;
+	TCase	*tc;
+
+	s = suite_create("config");
+
+	tc = tcase_create("valid");
+	tcase_add_test(tc, test_config_full);
+	tcase_add_test(tc, test_config_defaults);
+	tcase_add_test(tc, test_config_empty_sections);
+	tcase_add_test(tc, test_config_section_order);
+	tcase_add_test(tc, test_config_listen_port_zero);
+	tcase_add_loop_test(tc, test_config_log_level, 0,
+	    CONFIG_NELEM(config_level_vectors));
+	tcase_add_loop_test(tc, test_config_limit_bounds, 0,
+	    CONFIG_NELEM(config_bound_vectors));
+	tcase_add_test(tc, test_config_connect_timeout_bounds);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("errors");
+	tcase_add_loop_test(tc, test_config_error, 0,
+	    CONFIG_NELEM(config_error_vectors));
+	tcase_add_test(tc, test_config_error_many);
+	suite_add_tcase(s, tc);
+
+	/* A resolver that does not answer can take a while to say so. */
+	tc = tcase_create("resolver");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_config_error_unresolvable_server);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("lifetime");
+	tcase_add_test(tc, test_config_load_missing);
+	tcase_add_test(tc, test_config_load_file);
+	tcase_add_test(tc, test_config_load_large_file);
+	tcase_add_test(tc, test_config_load_errors_name_the_file);
+	tcase_add_test(tc, test_config_ref_unref);
+	suite_add_tcase(s, tc);
+
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr;
+	int	 nfailed;
+
+	sr = srunner_create(config_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	nfailed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return nfailed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
