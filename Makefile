@@ -77,6 +77,8 @@ install: wsgate
 	install -D -m 0644 man/wsgate.8 $(DESTDIR)$(MANDIR)/man8/wsgate.8
 	install -D -m 0644 man/wsgate.yaml.5 \
 	    $(DESTDIR)$(MANDIR)/man5/wsgate.yaml.5
+	install -D -m 0644 systemd/wsgate.service \
+	    $(DESTDIR)$(PREFIX)/lib/systemd/system/wsgate.service
 	test -e $(DESTDIR)$(SYSCONFDIR)/wsgate/wsgate.yaml || install -D \
 	    -m 0644 conf/wsgate.yaml $(DESTDIR)$(SYSCONFDIR)/wsgate/wsgate.yaml
 
