@@ -311,6 +311,8 @@ session_linger(struct session *s)
 		session_set_state(s, SESSION_LINGERING);
 	session_endpoint_shutdown(&s->backend);
 	session_endpoint_shutdown(&s->client);
+	/* Both may have been closed already (a side that just vanished). */
+	session_maybe_done(s);
 }
 
 /* Reading a closing endpoint only looks for EOF. */
