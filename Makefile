@@ -58,7 +58,7 @@ run: deps
 
 check: deps-test
 	$(MAKE) wsgate unit-bins
-	$(MAKE) unit integration lint
+	$(MAKE) lint unit integration
 
 unit-bins: $(UNIT_BINS)
 

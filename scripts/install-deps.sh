@@ -10,7 +10,7 @@ mode=${1:-run}
 run_pkgs="gcc:cmd:cc make:cmd:make pkg-config:cmd:pkg-config
 libevent-dev:pc:libevent libssl-dev:pc:openssl libyaml-dev:pc:yaml-0.1"
 test_pkgs="check:pc:check python3:cmd:/usr/bin/python3
-python3-websockets:py:websockets mandoc:cmd:mandoc procps:cmd:ps"
+python3-websockets:py:websockets mandoc:cmd:mandoc"
 
 case "$mode" in
 run) wanted=$run_pkgs ;;

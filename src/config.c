@@ -44,6 +44,10 @@ struct config_ctx {
 typedef void (*config_key_fn)(struct config_ctx *, yaml_node_t *,
     const char *, void *);
 
+/* Visits one key/value pair of a mapping: key, value, key text, path. */
+typedef void (*config_pair_fn)(struct config_ctx *, yaml_node_t *,
+    yaml_node_t *, const char *, const char *, void *);
+
 struct config_key {
 	const char	*name;
 	config_key_fn	 parse;
@@ -138,7 +142,8 @@ config_unknown_key(struct config_ctx *ctx, yaml_node_t *key,
 		if (row != table)
 			strncat(expected, ", ",
 			    sizeof(expected) - strlen(expected) - 1);
-		strncat(expected, name, sizeof(expected) - strlen(expected) - 1);
+		strncat(expected, name,
+		    sizeof(expected) - strlen(expected) - 1);
 	}
 	config_error(ctx, key, path, "unknown key (expected one of: %s)",
 	    expected);
@@ -148,48 +153,98 @@ config_unknown_key(struct config_ctx *ctx, yaml_node_t *key,
  * Walks a mapping: every key must be a scalar listed in keys; each value
  * goes to its parser with the path extended by the key.
  */
+/* True when a pair before pair in the mapping has the key name. */
+static bool
+config_key_before(struct config_ctx *ctx, yaml_node_t *node,
+    yaml_node_pair_t *pair, const char *name)
+{
+	yaml_node_pair_t	*p;
+	yaml_node_t		*key;
+
+	for (p = node->data.mapping.pairs.start; p < pair; p++) {
+		key = yaml_document_get_node(ctx->doc, p->key);
+		if (key->type == YAML_SCALAR_NODE &&
+		    strcmp((const char *)key->data.scalar.value, name) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Calls fn for each pair of a mapping with the path extended by its key;
+ * keys that are not strings and keys given twice are reported here.
+ */
 static void
-config_mapping(struct config_ctx *ctx, yaml_node_t *node, const char *path,
-    const struct config_key *keys, void *obj)
+config_each_pair(struct config_ctx *ctx, yaml_node_t *node, const char *path,
+    const char *what, config_pair_fn fn, void *arg)
 {
 	yaml_node_pair_t	*pair;
-	const struct config_key	*k;
+	yaml_node_t		*key, *value;
 	char			 sub[CONFIG_PATH_MAX];
-	bool			 seen[32] = { false };
-	size_t			 i;
+	const char		*name;
 
 	if (node->type != YAML_MAPPING_NODE) {
-		config_error(ctx, node, path, "must be a mapping, not %s",
+		config_error(ctx, node, path, "must be %s, not %s", what,
 		    config_type_name(node));
 		return;
 	}
 	for (pair = node->data.mapping.pairs.start;
 	    pair < node->data.mapping.pairs.top; pair++) {
-		yaml_node_t	*key, *value;
-		const char	*name;
-
 		key = yaml_document_get_node(ctx->doc, pair->key);
 		value = yaml_document_get_node(ctx->doc, pair->value);
 		if ((name = config_scalar(ctx, key, path)) == NULL)
 			continue;
-		for (i = 0, k = keys; k->name != NULL; k++, i++)
-			if (strcmp(k->name, name) == 0)
-				break;
 		snprintf(sub, sizeof(sub), "%s%s%s", path,
 		    *path == '\0' ? "" : ".", name);
-		if (k->name == NULL) {
-			config_unknown_key(ctx, key, sub, keys, sizeof(*keys));
-			continue;
-		}
-		if (seen[i]) {
+		if (config_key_before(ctx, node, pair, name)) {
 			config_error(ctx, key, sub, "duplicate key");
 			continue;
 		}
-		seen[i] = true;
-		k->parse(ctx, value, sub, obj);
+		fn(ctx, key, value, name, sub, arg);
 	}
-	for (i = 0, k = keys; k->name != NULL; k++, i++) {
-		if (k->required && !seen[i])
+}
+
+struct config_mapping_walk {
+	const struct config_key	*keys;
+	void			*obj;
+};
+
+static void
+config_mapping_pair(struct config_ctx *ctx, yaml_node_t *key,
+    yaml_node_t *value, const char *name, const char *path, void *arg)
+{
+	struct config_mapping_walk	*w = arg;
+	const struct config_key		*k;
+
+	for (k = w->keys; k->name != NULL; k++) {
+		if (strcmp(k->name, name) == 0) {
+			k->parse(ctx, value, path, w->obj);
+			return;
+		}
+	}
+	config_unknown_key(ctx, key, path, w->keys, sizeof(*w->keys));
+}
+
+/*
+ * Walks a mapping of the schema: every key must be listed in keys, and
+ * each value goes to its parser; required keys must be there.
+ */
+static void
+config_mapping(struct config_ctx *ctx, yaml_node_t *node, const char *path,
+    const struct config_key *keys, void *obj)
+{
+	struct config_mapping_walk	 w = { keys, obj };
+	const struct config_key		*k;
+	yaml_node_pair_t		*end;
+
+	config_each_pair(ctx, node, path, "a mapping", config_mapping_pair,
+	    &w);
+	if (node->type != YAML_MAPPING_NODE)
+		return;
+	end = node->data.mapping.pairs.top;
+	for (k = keys; k->name != NULL; k++) {
+		if (k->required &&
+		    !config_key_before(ctx, node, end, k->name))
 			config_error(ctx, node, path, "missing key \"%s\"",
 			    k->name);
 	}
@@ -415,7 +470,7 @@ struct config_limit {
 	uint64_t	 min;
 	uint64_t	 max;
 	bool		 zero_ok;
-	const char	*range;		/* the bounds, as the error says them */
+	const char	*range;		/* the bounds, as errors say them */
 };
 
 #define KiB	(1024ULL)
@@ -474,47 +529,29 @@ config_quantity(struct config_ctx *ctx, yaml_node_t *node, const char *path,
 }
 
 static void
+config_limit_pair(struct config_ctx *ctx, yaml_node_t *key,
+    yaml_node_t *value, const char *name, const char *path, void *arg)
+{
+	struct config_limits		*lim = arg;
+	const struct config_limit	*l;
+
+	for (l = config_limits_table; l->name != NULL; l++) {
+		if (strcmp(l->name, name) == 0) {
+			config_quantity(ctx, value, path, l->unit, l->min,
+			    l->max, l->zero_ok, l->range,
+			    (uint64_t *)(void *)((char *)lim + l->offset));
+			return;
+		}
+	}
+	config_unknown_key(ctx, key, path, config_limits_table, sizeof(*l));
+}
+
+static void
 config_limits(struct config_ctx *ctx, yaml_node_t *node, const char *path,
     void *obj)
 {
-	struct config_limits		*lim = obj;
-	const struct config_limit	*l;
-	yaml_node_pair_t		*pair;
-	char				 sub[CONFIG_PATH_MAX];
-	bool				 seen[16] = { false };
-
-	if (node->type != YAML_MAPPING_NODE) {
-		config_error(ctx, node, path, "must be a mapping, not %s",
-		    config_type_name(node));
-		return;
-	}
-	for (pair = node->data.mapping.pairs.start;
-	    pair < node->data.mapping.pairs.top; pair++) {
-		yaml_node_t	*key, *value;
-		const char	*name;
-
-		key = yaml_document_get_node(ctx->doc, pair->key);
-		value = yaml_document_get_node(ctx->doc, pair->value);
-		if ((name = config_scalar(ctx, key, path)) == NULL)
-			continue;
-		snprintf(sub, sizeof(sub), "%s.%s", path, name);
-		for (l = config_limits_table; l->name != NULL; l++)
-			if (strcmp(l->name, name) == 0)
-				break;
-		if (l->name == NULL) {
-			config_unknown_key(ctx, key, sub, config_limits_table,
-			    sizeof(*l));
-			continue;
-		}
-		if (seen[l - config_limits_table]) {
-			config_error(ctx, key, sub, "duplicate key");
-			continue;
-		}
-		seen[l - config_limits_table] = true;
-		config_quantity(ctx, value, sub, l->unit, l->min, l->max,
-		    l->zero_ok, l->range,
-		    (uint64_t *)(void *)((char *)lim + l->offset));
-	}
+	config_each_pair(ctx, node, path, "a mapping", config_limit_pair,
+	    obj);
 }
 
 static void
@@ -606,21 +643,35 @@ static const struct config_key config_backend_keys[] = {
 };
 
 static void
+config_backend_pair(struct config_ctx *ctx, yaml_node_t *key,
+    yaml_node_t *value, const char *name, const char *path, void *arg)
+{
+	struct config	*cfg = arg;
+	struct backend	*be;
+
+	if (strcmp(name, CONFIG_ECHO_BACKEND) == 0) {
+		config_error(ctx, key, path, "\"echo\" is the built-in echo "
+		    "backend and cannot be redefined");
+		return;
+	}
+	be = &cfg->backends[cfg->nbackends++];
+	memset(be, 0, sizeof(*be));
+	be->name = config_strdup(name);
+	be->type = BACKEND_TCP;
+	be->connect_timeout = 5 * SEC;
+	config_mapping(ctx, value, path, config_backend_keys, be);
+}
+
+static void
 config_backends(struct config_ctx *ctx, yaml_node_t *node, const char *path,
     void *obj)
 {
-	struct config		*cfg = obj;
-	yaml_node_pair_t	*pair;
-	char			 sub[CONFIG_PATH_MAX];
-	size_t			 n;
+	struct config	*cfg = obj;
+	size_t		 n = 0;
 
-	if (node->type != YAML_MAPPING_NODE) {
-		config_error(ctx, node, path, "must be a mapping of names to "
-		    "backends, not %s", config_type_name(node));
-		return;
-	}
-	n = (size_t)(node->data.mapping.pairs.top -
-	    node->data.mapping.pairs.start);
+	if (node->type == YAML_MAPPING_NODE)
+		n = (size_t)(node->data.mapping.pairs.top -
+		    node->data.mapping.pairs.start);
 	/* Slot 0 stays the built-in echo backend. */
 	cfg->backends = realloc(cfg->backends,
 	    (1 + n) * sizeof(*cfg->backends));
@@ -628,31 +679,8 @@ config_backends(struct config_ctx *ctx, yaml_node_t *node, const char *path,
 		perror("realloc");
 		exit(1);
 	}
-	for (pair = node->data.mapping.pairs.start;
-	    pair < node->data.mapping.pairs.top; pair++) {
-		yaml_node_t	*key, *value;
-		struct backend	*be;
-		const char	*name;
-
-		key = yaml_document_get_node(ctx->doc, pair->key);
-		value = yaml_document_get_node(ctx->doc, pair->value);
-		if ((name = config_scalar(ctx, key, path)) == NULL)
-			continue;
-		snprintf(sub, sizeof(sub), "%s.%s", path, name);
-		if (config_find_backend(cfg, name) != NULL) {
-			config_error(ctx, key, sub, strcmp(name,
-			    CONFIG_ECHO_BACKEND) == 0 ? "\"echo\" is the "
-			    "built-in echo backend and cannot be redefined" :
-			    "duplicate backend");
-			continue;
-		}
-		be = &cfg->backends[cfg->nbackends++];
-		memset(be, 0, sizeof(*be));
-		be->name = config_strdup(name);
-		be->type = BACKEND_TCP;
-		be->connect_timeout = 5 * SEC;
-		config_mapping(ctx, value, sub, config_backend_keys, be);
-	}
+	config_each_pair(ctx, node, path, "a mapping of names to backends",
+	    config_backend_pair, cfg);
 }
 
 /* routes: ------------------------------------------------------------- */

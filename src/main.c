@@ -161,7 +161,8 @@ main(int argc, char *argv[])
 	main_deadline = evtimer_new(main_base, main_deadline_cb, NULL);
 	if (ev_term == NULL || ev_int == NULL || ev_hup == NULL ||
 	    main_deadline == NULL || evsignal_add(ev_term, NULL) == -1 ||
-	    evsignal_add(ev_int, NULL) == -1 || evsignal_add(ev_hup, NULL) == -1)
+	    evsignal_add(ev_int, NULL) == -1 ||
+	    evsignal_add(ev_hup, NULL) == -1)
 		fatalx("cannot install signal handlers");
 	log_info("wsgate %s started with %s (%zu routes)", WSGATE_VERSION,
 	    path, cfg->nroutes);

@@ -50,7 +50,7 @@
 #define SESSION_MAX_CHUNK	(64 * 1024)
 
 enum session_state {
-	SESSION_HANDSHAKE,	/* reading and checking the client's request */
+	SESSION_HANDSHAKE,	/* reading and checking the request */
 	SESSION_CONNECTING,	/* choosing and connecting a backend */
 	SESSION_RELAYING,	/* both sides open, frames flowing */
 	SESSION_CLOSING,	/* close frame sent, waiting for the reply */
@@ -79,13 +79,13 @@ struct session;
 
 struct endpoint {
 	struct session		*s;
-	const char		*name;		/* "client", "backend" */
+	const char		*name;	/* "client", "backend" */
 	struct bufferevent	*bev;
 	enum endpoint_state	 state;
-	bool			 paused;	/* reading stopped: backpressure */
+	bool			 paused;	/* backpressure: not reading */
 	bool			 eof;		/* the peer sent FIN */
-	bool			 tx_in_message;	/* a fragmented message is open
-						   in what we send it */
+	bool			 tx_in_message;	/* we are sending it a
+						   fragmented message */
 	uint64_t		 bytes_in, bytes_out;
 	uint64_t		 msgs_in, msgs_out;
 };
@@ -98,7 +98,7 @@ struct session {
 	struct config		*cfg;
 	const struct route	*rt;
 	char			 peer[INET6_ADDRSTRLEN + 8];
-	char			 target[128];	/* path, query redacted */
+	char			 target[128];	/* query redacted */
 
 	struct endpoint		 client;
 	struct endpoint		 backend;

@@ -678,7 +678,7 @@ static const struct config_error_vector config_error_vectors[] = {
 	  CFG_LISTEN CFG_ROUTES "backends:\n"
 	  "  a: { type: tcp, servers: [\"127.0.0.1:1\"] }\n"
 	  "  a: { type: tcp, servers: [\"127.0.0.1:2\"] }\n",
-	  NAME ":8:3: backends.a: duplicate backend\n" },
+	  NAME ":8:3: backends.a: duplicate key\n" },
 	{ "echo redefined",
 	  CFG_LISTEN CFG_ROUTES "backends:\n"
 	  "  echo: { type: tcp, servers: [\"127.0.0.1:1\"] }\n",
