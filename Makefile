@@ -23,10 +23,10 @@ CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
 
 BUILD := build
-MODULES := backend config frame handshake http listener log route session \
-	units utf8
+MODULES := backend config entropy frame handshake http listener log route \
+	session session_relay session_upgrade units utf8
 OBJS := $(MODULES:%=$(BUILD)/%.o)
-UNIT_SUITES := units utf8 frame http handshake route config
+UNIT_SUITES := units utf8 frame http handshake route config backend
 UNIT_BINS := $(UNIT_SUITES:%=$(BUILD)/check_%)
 
 .PHONY: all run check unit integration deps deps-test install clean lint

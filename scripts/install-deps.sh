@@ -5,12 +5,13 @@
 set -eu
 
 mode=${1:-run}
-# package:check pairs; a check is a pkg-config module, a command, or a
-# Python module seen by Debian's /usr/bin/python3.
+# package:check pairs; a check is a pkg-config module, a command, a
+# Python module seen by Debian's /usr/bin/python3, or a file.
 run_pkgs="gcc:cmd:cc make:cmd:make pkg-config:cmd:pkg-config
 libevent-dev:pc:libevent libssl-dev:pc:openssl libyaml-dev:pc:yaml-0.1"
 test_pkgs="check:pc:check python3:cmd:/usr/bin/python3
-python3-websockets:py:websockets mandoc:cmd:mandoc"
+python3-websockets:py:websockets mandoc:cmd:mandoc
+node-ws:file:/usr/share/nodejs/ws/package.json"
 
 case "$mode" in
 run) wanted=$run_pkgs ;;
@@ -26,6 +27,7 @@ have() {
 	    pkg-config --exists "$what" ;;
 	py) [ -x /usr/bin/python3 ] &&
 	    /usr/bin/python3 -c "import $what" >/dev/null 2>&1 ;;
+	file) [ -e "$what" ] ;;
 	esac
 }
 

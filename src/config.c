@@ -12,6 +12,7 @@
  */
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <netdb.h>
 
 #include <errno.h>
@@ -565,21 +566,149 @@ config_limits_key(struct config_ctx *ctx, yaml_node_t *node,
 
 /* backends: ----------------------------------------------------------- */
 
+/*
+ * A scalar that must be one of names (NULL-ended); *out gets its index.
+ * Returns 0, or -1 after reporting the allowed values.
+ */
+static int
+config_enum(struct config_ctx *ctx, yaml_node_t *node, const char *path,
+    const char *const *names, int *out)
+{
+	char		 allowed[256] = "";
+	const char	*s;
+	int		 i;
+
+	if ((s = config_scalar(ctx, node, path)) == NULL)
+		return -1;
+	for (i = 0; names[i] != NULL; i++) {
+		if (strcmp(s, names[i]) == 0) {
+			*out = i;
+			return 0;
+		}
+		if (i > 0)
+			strncat(allowed, i == 1 && names[2] == NULL ? " or " :
+			    ", ", sizeof(allowed) - strlen(allowed) - 1);
+		strncat(allowed, names[i],
+		    sizeof(allowed) - strlen(allowed) - 1);
+	}
+	config_error(ctx, node, path, "\"%s\" must be %s%s", s,
+	    i > 2 ? "one of: " : "", allowed);
+	return -1;
+}
+
+/* A whole number between min and max. */
+static int
+config_number(struct config_ctx *ctx, yaml_node_t *node, const char *path,
+    unsigned min, unsigned max, unsigned *out)
+{
+	const char	*s;
+	char		*end;
+	unsigned long	 v;
+
+	if ((s = config_scalar(ctx, node, path)) == NULL)
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (*s < '0' || *s > '9' || *end != '\0' || errno != 0 || v < min ||
+	    v > max) {
+		config_error(ctx, node, path, "\"%s\" must be a number from "
+		    "%u to %u", s, min, max);
+		return -1;
+	}
+	*out = (unsigned)v;
+	return 0;
+}
+
+/* Backend types by name; the built-in echo has no name here. */
+static const char *const config_backend_types[] = {
+	[BACKEND_ECHO] = "",
+	[BACKEND_TCP] = "tcp",
+	[BACKEND_WEBSOCKET] = "websocket",
+	NULL
+};
+
 static void
 config_backend_type(struct config_ctx *ctx, yaml_node_t *node,
     const char *path, void *obj)
 {
 	struct backend	*be = obj;
-	const char	*s;
+	int		 type;
+
+	/* Skip the echo slot: "" is not a name anyone may write. */
+	if (config_enum(ctx, node, path, config_backend_types + 1,
+	    &type) == 0)
+		be->type = (enum backend_type)(type + 1);
+}
+
+/*
+ * "host:port", "[v6]:port" or "unix:/path".  Names are resolved now (as
+ * nginx does at start) and kept for re-resolution at run time.
+ */
+static int
+config_server_address(const char *s, struct backend_server *srv,
+    const char **errstr)
+{
+	struct sockaddr_un	*sun = (struct sockaddr_un *)&srv->ss;
+	struct sockaddr_storage	 probe;
+	socklen_t		 len;
+	const char		*colon;
+
+	if (strncmp(s, "unix:", 5) == 0) {
+		if (s[5] != '/' || strlen(s + 5) >= sizeof(sun->sun_path)) {
+			*errstr = "must be unix:/absolute/path (at most 107 "
+			    "bytes)";
+			return -1;
+		}
+		sun->sun_family = AF_UNIX;
+		strcpy(sun->sun_path, s + 5);
+		srv->sslen = sizeof(*sun);
+		return 0;
+	}
+	if (config_resolve(s, false, &srv->ss, &srv->sslen, errstr) == -1)
+		return -1;
+	/* A name, not a literal address: remember it for evdns. */
+	if (config_resolve(s, true, &probe, &len, errstr) == -1) {
+		colon = strrchr(s, ':');
+		srv->host = strndup(s, (size_t)(colon - s));
+		srv->port = config_strdup(colon + 1);
+		if (srv->host == NULL) {
+			perror("strndup");
+			exit(1);
+		}
+	}
+	return 0;
+}
+
+static void
+config_server_weight(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, void *obj)
+{
+	struct backend_server	*srv = obj;
+
+	config_number(ctx, node, path, 1, 100, &srv->weight);
+}
+
+static void
+config_server_address_key(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, void *obj)
+{
+	struct backend_server	*srv = obj;
+	const char		*s, *errstr;
 
 	if ((s = config_scalar(ctx, node, path)) == NULL)
 		return;
-	if (strcmp(s, "tcp") == 0)
-		be->type = BACKEND_TCP;
-	else
-		config_error(ctx, node, path, "\"%s\" must be tcp (websocket "
-		    "backends are not supported yet)", s);
+	if (config_server_address(s, srv, &errstr) == -1) {
+		config_error(ctx, node, path, "\"%s\": %s", s, errstr);
+		return;
+	}
+	srv->address = config_strdup(s);
 }
+
+static const struct config_key config_server_keys[] = {
+	{ "address", config_server_address_key, true },
+	{ "weight", config_server_weight, false },
+	{ NULL, NULL, false }
+};
 
 static void
 config_backend_servers(struct config_ctx *ctx, yaml_node_t *node,
@@ -587,41 +716,64 @@ config_backend_servers(struct config_ctx *ctx, yaml_node_t *node,
 {
 	struct backend	*be = obj;
 	char		 sub[CONFIG_PATH_MAX];
-	const char	*s, *errstr;
 	size_t		 i, n;
 
 	if ((n = config_sequence(ctx, node, path)) == 0)
 		return;
+	if (n > BACKEND_MAX_SERVERS) {
+		config_error(ctx, node, path, "at most %d servers",
+		    BACKEND_MAX_SERVERS);
+		return;
+	}
 	be->servers = config_calloc(n, sizeof(*be->servers));
 	for (i = 0; i < n; i++) {
 		struct backend_server	*srv = &be->servers[be->nservers];
 		yaml_node_t		*item = config_item(ctx, node, i);
 
 		snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
-		if ((s = config_scalar(ctx, item, sub)) == NULL)
-			continue;
-		if (config_resolve(s, false, &srv->ss, &srv->sslen,
-		    &errstr) == -1) {
-			config_error(ctx, item, sub, "\"%s\": %s", s, errstr);
+		srv->weight = 1;
+		/* "host:port" or { address: "host:port", weight: N } */
+		if (item->type == YAML_MAPPING_NODE)
+			config_mapping(ctx, item, sub, config_server_keys,
+			    srv);
+		else
+			config_server_address_key(ctx, item, sub, srv);
+		if (srv->address == NULL) {
+			free(srv->host);
+			free(srv->port);
+			memset(srv, 0, sizeof(*srv));
 			continue;
 		}
-		srv->address = config_strdup(s);
 		be->nservers++;
 	}
 }
+
+static const char *const config_balance_names[] = {
+	[BALANCE_ROUND_ROBIN] = "round_robin",
+	[BALANCE_LEAST_CONN] = "least_conn",
+	[BALANCE_IP_HASH] = "ip_hash",
+	NULL
+};
 
 static void
 config_backend_balance(struct config_ctx *ctx, yaml_node_t *node,
     const char *path, void *obj)
 {
-	const char	*s;
+	struct backend	*be = obj;
+	int		 v;
 
-	(void)obj;
-	if ((s = config_scalar(ctx, node, path)) == NULL)
-		return;
-	if (strcmp(s, "round_robin") != 0)
-		config_error(ctx, node, path, "\"%s\" must be round_robin "
-		    "(least_conn and ip_hash are not supported yet)", s);
+	if (config_enum(ctx, node, path, config_balance_names, &v) == 0)
+		be->balance = (enum backend_balance)v;
+}
+
+/* Durations of a backend: one parser, bounds per key. */
+static void
+config_backend_duration(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, uint64_t min, uint64_t max, bool zero_ok,
+    const char *range, uint64_t *out)
+{
+	config_quantity(ctx, node, path, CONFIG_DURATION, min, max, zero_ok,
+	    range, out);
 }
 
 static void
@@ -630,8 +782,159 @@ config_backend_connect_timeout(struct config_ctx *ctx, yaml_node_t *node,
 {
 	struct backend	*be = obj;
 
-	config_quantity(ctx, node, path, CONFIG_DURATION, 100, 300 * SEC,
-	    false, "between 100ms and 5m", &be->connect_timeout);
+	config_backend_duration(ctx, node, path, 100, 300 * SEC, false,
+	    "between 100ms and 5m", &be->connect_timeout);
+}
+
+static void
+config_backend_handshake_timeout(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, void *obj)
+{
+	struct backend	*be = obj;
+
+	config_backend_duration(ctx, node, path, 100, 300 * SEC, false,
+	    "between 100ms and 5m", &be->handshake_timeout);
+}
+
+static void
+config_backend_fail_timeout(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, void *obj)
+{
+	struct backend	*be = obj;
+
+	config_backend_duration(ctx, node, path, 1 * SEC, 3600 * SEC, false,
+	    "between 1s and 1h", &be->fail_timeout);
+}
+
+static void
+config_backend_resolve_interval(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, void *obj)
+{
+	struct backend	*be = obj;
+
+	config_backend_duration(ctx, node, path, 1 * SEC, 24 * 3600 * SEC,
+	    true, "0 or between 1s and 24h", &be->resolve_interval);
+}
+
+static void
+config_backend_retries(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, void *obj)
+{
+	struct backend	*be = obj;
+
+	config_number(ctx, node, path, 0, BACKEND_MAX_SERVERS - 1,
+	    &be->retries);
+}
+
+static void
+config_backend_fail_threshold(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, void *obj)
+{
+	struct backend	*be = obj;
+
+	config_number(ctx, node, path, 0, 100, &be->fail_threshold);
+}
+
+static void
+config_check_interval(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, void *obj)
+{
+	struct backend_health_check	*hc = obj;
+
+	config_backend_duration(ctx, node, path, 100, 3600 * SEC, false,
+	    "between 100ms and 1h", &hc->interval);
+}
+
+static void
+config_check_timeout(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, void *obj)
+{
+	struct backend_health_check	*hc = obj;
+
+	config_backend_duration(ctx, node, path, 100, 60 * SEC, false,
+	    "between 100ms and 1m", &hc->timeout);
+}
+
+/* A request path: starts with /, visible ASCII only (RFC 9112 §3.2). */
+static bool
+config_is_path(const char *s)
+{
+	if (*s != '/')
+		return false;
+	for (; *s != '\0'; s++)
+		if (*s <= 0x20 || *s >= 0x7f)
+			return false;
+	return true;
+}
+
+/* A path-valued key: checked, then duplicated into *out. */
+static void
+config_path(struct config_ctx *ctx, yaml_node_t *node, const char *path,
+    char **out)
+{
+	const char	*s;
+
+	if ((s = config_scalar(ctx, node, path)) == NULL)
+		return;
+	if (!config_is_path(s)) {
+		config_error(ctx, node, path, "\"%s\" must be a path starting "
+		    "with /, without spaces", s);
+		return;
+	}
+	*out = config_strdup(s);
+}
+
+static void
+config_check_path(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, void *obj)
+{
+	struct backend_health_check	*hc = obj;
+
+	config_path(ctx, node, path, &hc->path);
+}
+
+static const struct config_key config_check_keys[] = {
+	{ "interval", config_check_interval, false },
+	{ "timeout", config_check_timeout, false },
+	{ "path", config_check_path, false },
+	{ NULL, NULL, false }
+};
+
+static void
+config_backend_health_check(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, void *obj)
+{
+	struct backend	*be = obj;
+
+	be->health_check.interval = 5 * SEC;
+	be->health_check.timeout = 2 * SEC;
+	config_mapping(ctx, node, path, config_check_keys, &be->health_check);
+}
+
+static void
+config_backend_host(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, void *obj)
+{
+	struct backend	*be = obj;
+	const char	*s;
+
+	if ((s = config_scalar(ctx, node, path)) == NULL)
+		return;
+	if (*s == '\0' || strpbrk(s, " \t\r\n/@") != NULL) {
+		config_error(ctx, node, path, "\"%s\" must be a host name, "
+		    "with an optional :port", s);
+		return;
+	}
+	be->host = config_strdup(s);
+}
+
+static void
+config_backend_path(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, void *obj)
+{
+	struct backend	*be = obj;
+
+	config_path(ctx, node, path, &be->path);
 }
 
 static const struct config_key config_backend_keys[] = {
@@ -639,8 +942,35 @@ static const struct config_key config_backend_keys[] = {
 	{ "servers", config_backend_servers, true },
 	{ "balance", config_backend_balance, false },
 	{ "connect_timeout", config_backend_connect_timeout, false },
+	{ "handshake_timeout", config_backend_handshake_timeout, false },
+	{ "retries", config_backend_retries, false },
+	{ "fail_threshold", config_backend_fail_threshold, false },
+	{ "fail_timeout", config_backend_fail_timeout, false },
+	{ "resolve_interval", config_backend_resolve_interval, false },
+	{ "health_check", config_backend_health_check, false },
+	{ "host", config_backend_host, false },
+	{ "path", config_backend_path, false },
 	{ NULL, NULL, false }
 };
+
+/* Defaults that depend on other keys, and keys only one type takes. */
+static void
+config_backend_finish(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, struct backend *be)
+{
+	if (be->handshake_timeout == 0)
+		be->handshake_timeout = be->connect_timeout;
+	if (be->retries == UINT_MAX)
+		be->retries = be->nservers > 0 ?
+		    (unsigned)be->nservers - 1 : 0;
+	if (be->health_check.interval != 0 && be->health_check.path == NULL)
+		be->health_check.path = config_strdup("/");
+	if (be->type == BACKEND_WEBSOCKET)
+		return;
+	if (be->host != NULL || be->path != NULL)
+		config_error(ctx, node, path, "host and path apply to "
+		    "websocket backends only");
+}
 
 static void
 config_backend_pair(struct config_ctx *ctx, yaml_node_t *key,
@@ -659,7 +989,12 @@ config_backend_pair(struct config_ctx *ctx, yaml_node_t *key,
 	be->name = config_strdup(name);
 	be->type = BACKEND_TCP;
 	be->connect_timeout = 5 * SEC;
+	be->retries = UINT_MAX;		/* default: every server once */
+	be->fail_threshold = 1;		/* nginx's max_fails=1 */
+	be->fail_timeout = 10 * SEC;	/* and fail_timeout=10s */
+	be->resolve_interval = 60 * SEC;
 	config_mapping(ctx, value, path, config_backend_keys, be);
+	config_backend_finish(ctx, value, path, be);
 }
 
 static void
@@ -788,8 +1123,30 @@ config_route_origins(struct config_ctx *ctx, yaml_node_t *node,
 {
 	struct config_route_parse	*rp = obj;
 
+	/* "same": the Origin's host must be the request's Host. */
+	if (node->type == YAML_SCALAR_NODE) {
+		if (strcmp((const char *)node->data.scalar.value, "same") == 0)
+			rp->rt->origin_same = true;
+		else
+			config_error(ctx, node, path, "must be \"same\" or a "
+			    "list of origins such as [\"https://a.example\"]");
+		return;
+	}
 	config_string_list(ctx, node, path, NULL, NULL, &rp->rt->origins,
 	    &rp->rt->norigins);
+}
+
+static const char *const config_bool_names[] = { "false", "true", NULL };
+
+static void
+config_route_strip_prefix(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, void *obj)
+{
+	struct config_route_parse	*rp = obj;
+	int				 v;
+
+	if (config_enum(ctx, node, path, config_bool_names, &v) == 0)
+		rp->rt->strip_prefix = v;
 }
 
 static void
@@ -841,6 +1198,7 @@ static const struct config_key config_route_keys[] = {
 	{ "backend", config_route_backend, true },
 	{ "subprotocols", config_route_subprotocols, false },
 	{ "frames", config_route_frames, false },
+	{ "strip_prefix", config_route_strip_prefix, false },
 	{ NULL, NULL, false }
 };
 
@@ -867,6 +1225,9 @@ config_link_routes(struct config_ctx *ctx, struct config_route_ref *refs)
 		if (ref->frames_node != NULL && rt->be->type != BACKEND_TCP)
 			config_error(ctx, ref->frames_node, ref->frames_path,
 			    "frames applies to tcp backends only");
+		if (rt->strip_prefix && rt->path == NULL)
+			config_error(ctx, ref->backend_node, ref->path,
+			    "strip_prefix needs match.path or match.path_exact");
 	}
 }
 
@@ -937,10 +1298,18 @@ config_free(struct config *cfg)
 		free(cfg->listens[i].address);
 	free(cfg->listens);
 	for (i = 0; i < cfg->nbackends; i++) {
-		for (j = 0; j < cfg->backends[i].nservers; j++)
-			free(cfg->backends[i].servers[j].address);
-		free(cfg->backends[i].servers);
-		free(cfg->backends[i].name);
+		struct backend	*be = &cfg->backends[i];
+
+		for (j = 0; j < be->nservers; j++) {
+			free(be->servers[j].address);
+			free(be->servers[j].host);
+			free(be->servers[j].port);
+		}
+		free(be->servers);
+		free(be->name);
+		free(be->host);
+		free(be->path);
+		free(be->health_check.path);
 	}
 	free(cfg->backends);
 	for (i = 0; i < cfg->nroutes; i++) {

@@ -22,8 +22,17 @@
 
 enum backend_type {
 	BACKEND_ECHO,		/* built in: echoes every message */
-	BACKEND_TCP		/* payload bytes to and from a TCP stream */
+	BACKEND_TCP,		/* payload bytes to and from a TCP stream */
+	BACKEND_WEBSOCKET	/* a WebSocket server: frames relayed */
 };
+
+enum backend_balance {
+	BALANCE_ROUND_ROBIN,	/* smooth weighted round robin */
+	BALANCE_LEAST_CONN,	/* fewest open sessions, by weight */
+	BALANCE_IP_HASH		/* the client address picks the server */
+};
+
+#define BACKEND_MAX_SERVERS	64	/* a tried-set is one 64-bit word */
 
 /* How bytes from a tcp backend are framed towards the client. */
 enum route_frames {
@@ -37,10 +46,33 @@ struct config_listen {
 	socklen_t		 sslen;
 };
 
+struct backend_runtime;
+
 struct backend_server {
-	char			*address;	/* "host:port" as written */
+	char			*address;	/* as written: "host:port",
+						   "[v6]:port", "unix:/path" */
+	char			*host;		/* a name to re-resolve, or NULL
+						   (numeric address, unix) */
+	char			*port;
 	struct sockaddr_storage	 ss;		/* resolved at load time */
 	socklen_t		 sslen;
+	unsigned		 weight;	/* 1-100, default 1 */
+
+	/*
+	 * Run-time state of this generation: balancing and health.  Only
+	 * the event loop thread touches it (backend.c).
+	 */
+	int			 current_weight;  /* smooth round robin */
+	unsigned		 active;	  /* open sessions */
+	unsigned		 fails;		  /* consecutive failures */
+	uint64_t		 down_until;	  /* ms, monotonic; passive */
+	bool			 check_failed;	  /* active health check */
+};
+
+struct backend_health_check {
+	uint64_t		 interval;	/* ms; 0: no active checks */
+	uint64_t		 timeout;	/* ms */
+	char			*path;		/* websocket: handshake path */
 };
 
 struct backend {
@@ -48,12 +80,19 @@ struct backend {
 	enum backend_type	 type;
 	struct backend_server	*servers;
 	size_t			 nservers;
+	enum backend_balance	 balance;
 	uint64_t		 connect_timeout;	/* ms */
-	/*
-	 * Round-robin cursor: the one mutable field of a generation, only
-	 * touched from the event loop thread.
-	 */
-	size_t			 rr_next;
+	uint64_t		 handshake_timeout;	/* ms, websocket: 101 */
+	unsigned		 retries;	/* further servers to try */
+	unsigned		 fail_threshold; /* 0: no passive health */
+	uint64_t		 fail_timeout;	/* ms a failed server rests */
+	uint64_t		 resolve_interval; /* ms; 0: resolve once */
+	struct backend_health_check health_check;
+	char			*host;		/* websocket: Host to send, or
+						   NULL to pass the client's */
+	char			*path;		/* websocket: prefix put before
+						   the request path, or NULL */
+	struct backend_runtime	*runtime;	/* timers and DNS, backend.c */
 };
 
 struct route {
@@ -63,6 +102,9 @@ struct route {
 	char			*subprotocol;	/* NULL: no condition */
 	char		       **origins;	/* NULL: any origin */
 	size_t			 norigins;
+	bool			 origin_same;	/* Origin host must be Host */
+	bool			 strip_prefix;	/* drop match.path before
+						   passing the path on */
 	char		       **subprotocols;	/* selectable, in order */
 	size_t			 nsubprotocols;
 	struct backend		*be;

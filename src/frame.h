@@ -67,7 +67,7 @@ struct frame_event {
 	enum frame_event_type type;
 	uint8_t		 opcode;	/* DATA: TEXT/BINARY of the message;
 					   CONTROL: CLOSE, PING or PONG */
-	const uint8_t	*data;		/* DATA: unmasked chunk, inside the
+	uint8_t		*data;		/* DATA: unmasked chunk, inside the
 					   caller's buffer; CONTROL: whole
 					   payload, inside the reader */
 	size_t		 len;

@@ -1,5 +1,6 @@
 /*
- * http — strict HTTP/1.1 request head parser (RFC 9110, RFC 9112 §2-5).
+ * http — strict HTTP/1.1 head parser for requests (from clients) and
+ * responses (from WebSocket backends) (RFC 9110, RFC 9112 §2-5).
  *
  * Bytes in, verdict out: the parser never touches a socket and never
  * copies; the parsed request points into the caller's buffer.  It is
@@ -26,16 +27,30 @@ struct http_header {
 	size_t		 value_len;
 };
 
+/* The header fields of a head, in the order received. */
+struct http_fields {
+	struct http_header h[HTTP_MAX_HEADERS];
+	size_t		 n;
+};
+
 struct http_request {
 	const char	*method;
 	size_t		 method_len;
 	const char	*target;	/* origin-form: "/path?query" */
 	size_t		 target_len;
 	int		 version_minor;	/* HTTP/1.x, x as sent (0-9) */
-	struct http_header headers[HTTP_MAX_HEADERS];
-	size_t		 nheaders;
+	struct http_fields fields;
 	size_t		 head_len;	/* bytes up to and including the
 					   blank line */
+};
+
+struct http_response {
+	int		 version_minor;	/* HTTP/1.x, x as sent (0-9) */
+	int		 status;	/* three digits, 100-599 */
+	const char	*reason;	/* reason phrase, may be empty */
+	size_t		 reason_len;
+	struct http_fields fields;
+	size_t		 head_len;
 };
 
 enum http_parse_result {
@@ -58,10 +73,19 @@ enum http_parse_result http_parse_request(const char *buf, size_t len,
 	    const char **errstr);
 
 /*
+ * Parses a response head (status-line, RFC 9112 §4, and fields, with the
+ * same strictness as requests).  Returns as http_parse_request(); on
+ * error *errstr says why (any error makes the response a 502 for
+ * wsgate, so no status is returned).
+ */
+enum http_parse_result http_parse_response(const char *buf, size_t len,
+	    size_t max_head, struct http_response *resp, const char **errstr);
+
+/*
  * Finds header name (case-insensitive).  Returns the first match or NULL;
  * *count, when not NULL, receives the number of fields with that name.
  */
-const struct http_header *http_find_header(const struct http_request *req,
+const struct http_header *http_find_header(const struct http_fields *f,
 	    const char *name, size_t *count);
 
 /*
@@ -74,7 +98,7 @@ bool	http_list_has_token(const char *value, size_t len, const char *token);
  * True when any field called name (a list field may be repeated, RFC 9110
  * §5.3: the fields then mean their comma-joined values) has token.
  */
-bool	http_header_has_token(const struct http_request *req,
+bool	http_header_has_token(const struct http_fields *f,
 	    const char *name, const char *token);
 
 /* Standard reason phrase of an HTTP status ("Not Found"), or "Unknown". */

@@ -12,11 +12,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/dns.h>
 #include <event2/event.h>
 #include <openssl/crypto.h>
 #include <openssl/opensslv.h>
 #include <yaml.h>
 
+#include "backend.h"
 #include "config.h"
 #include "listener.h"
 #include "log.h"
@@ -107,6 +109,7 @@ main(int argc, char *argv[])
 {
 	const char	*path = MAIN_DEFAULT_CONFIG;
 	struct config	*cfg;
+	struct evdns_base *dns;
 	struct event	*ev_term, *ev_int, *ev_hup;
 	char		*errors;
 	bool		 check_only = false;
@@ -155,6 +158,13 @@ main(int argc, char *argv[])
 		fatalx("event_base_new failed");
 	if ((main_listener = listener_open(main_base, cfg)) == NULL)
 		fatalx("cannot listen, exiting");
+	/* For re-resolving backend server names; /etc/resolv.conf. */
+	if ((dns = evdns_base_new(main_base,
+	    EVDNS_BASE_INITIALIZE_NAMESERVERS)) == NULL)
+		log_warnx("evdns: no name servers, backend names will not be "
+		    "re-resolved");
+	if (backend_runtime_start(cfg, main_base, dns) == -1)
+		fatalx("cannot start backend health checks");
 	ev_term = evsignal_new(main_base, SIGTERM, main_stop_cb, cfg);
 	ev_int = evsignal_new(main_base, SIGINT, main_stop_cb, cfg);
 	ev_hup = evsignal_new(main_base, SIGHUP, main_hup_cb, NULL);
@@ -170,6 +180,9 @@ main(int argc, char *argv[])
 	event_base_dispatch(main_base);
 
 	listener_free(main_listener);
+	backend_runtime_stop(cfg);
+	if (dns != NULL)
+		evdns_base_free(dns, 1);
 	event_free(ev_term);
 	event_free(ev_int);
 	event_free(ev_hup);

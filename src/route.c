@@ -12,17 +12,15 @@
 
 #include "route.h"
 
-/* Calls fn for every element of every Sec-WebSocket-Protocol field, in
- * order, until it returns true (RFC 6455 §4.1: the field may repeat). */
-static const char *
+const char *
 route_offers(const struct http_request *req,
     const char *(*fn)(const void *, const char *, size_t), const void *arg)
 {
 	const char	*found, *p, *end, *tok;
 	size_t		 i, len;
 
-	for (i = 0; i < req->nheaders; i++) {
-		const struct http_header *h = &req->headers[i];
+	for (i = 0; i < req->fields.n; i++) {
+		const struct http_header *h = &req->fields.h[i];
 
 		if (h->name_len != 22 ||
 		    strncasecmp(h->name, "Sec-WebSocket-Protocol", 22) != 0)
@@ -66,6 +64,19 @@ route_offer_listed(const void *arg, const char *tok, size_t len)
 	return NULL;
 }
 
+size_t
+route_host_len(const char *host, size_t len)
+{
+	const char	*p;
+
+	if (len > 0 && host[0] == '[') {
+		p = memchr(host, ']', len);
+		return p == NULL ? len : (size_t)(p - host) + 1;
+	}
+	p = memchr(host, ':', len);
+	return p == NULL ? len : (size_t)(p - host);
+}
+
 static bool
 route_matches(const struct route *rt, const char *host, size_t host_len,
     const char *path, size_t path_len, const struct http_request *req)
@@ -101,16 +112,44 @@ route_match(const struct config *cfg, const char *host, size_t host_len,
 	return NULL;
 }
 
+/* The host of an origin "scheme://host[:port]", without the port. */
+static bool
+route_origin_host(const char *origin, size_t len, const char **host,
+    size_t *host_len)
+{
+	const char	*p, *end = origin + len;
+
+	for (p = origin; p + 3 <= end; p++)
+		if (memcmp(p, "://", 3) == 0)
+			break;
+	if (p + 3 > end)
+		return false;
+	*host = p + 3;
+	*host_len = route_host_len(*host, (size_t)(end - *host));
+	return *host_len > 0;
+}
+
 bool
 route_origin_allowed(const struct route *rt, const char *origin,
-    size_t origin_len)
+    size_t origin_len, const char *host, size_t host_len)
 {
-	size_t	i;
+	const char	*oh;
+	size_t		 i, oh_len;
 
-	if (rt->origins == NULL)
+	if (rt->origins == NULL && !rt->origin_same)
 		return true;
 	if (origin == NULL)
 		return false;
+	if (rt->origin_same) {
+		/* Ports are left out on both sides: a page on the default
+		 * port sends no port in Origin, some clients send one in
+		 * Host. */
+		if (!route_origin_host(origin, origin_len, &oh, &oh_len))
+			return false;
+		host_len = route_host_len(host, host_len);
+		return oh_len == host_len &&
+		    strncasecmp(oh, host, host_len) == 0;
+	}
 	/* RFC 6454 §6.2: scheme and host compare case-insensitively. */
 	for (i = 0; i < rt->norigins; i++)
 		if (strlen(rt->origins[i]) == origin_len &&

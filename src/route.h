@@ -21,9 +21,24 @@ const struct route *route_match(const struct config *cfg, const char *host,
 	    size_t host_len, const char *path, size_t path_len,
 	    const struct http_request *req);
 
-/* True when the route accepts a request with this Origin (NULL: absent). */
+/*
+ * True when the route accepts a request with this Origin (NULL: absent)
+ * and Host (needed for "origins: same").
+ */
 bool	route_origin_allowed(const struct route *rt, const char *origin,
-	    size_t origin_len);
+	    size_t origin_len, const char *host, size_t host_len);
+
+/* Length of host without its port: "example.com:8080" -> 11. */
+size_t	route_host_len(const char *host, size_t len);
+
+/*
+ * Calls fn(arg, token, len) for every subprotocol the request offers
+ * (every element of every Sec-WebSocket-Protocol field, in order; RFC 6455
+ * §4.1: the field may repeat) until fn returns non-NULL; returns that.
+ */
+const char *route_offers(const struct http_request *req,
+	    const char *(*fn)(const void *, const char *, size_t),
+	    const void *arg);
 
 /*
  * The first subprotocol offered by the client (Sec-WebSocket-Protocol, in

@@ -30,11 +30,16 @@ def test_refused_backend_is_502():
     h.expect_error(r, 502)
 
 
-def test_every_server_refused_is_502():
+def test_every_server_refused_is_502_then_503():
+    """Every server refuses: 502.  With the default passive health
+    (fail_threshold 1, fail_timeout 10s) they now rest, so the next
+    clients get 503 without a connect being tried."""
     gw = gate([h.free_port(), h.free_port()])
-    for _ in range(3):
+    r = h.http_request(gw.port, h.ws_request(path="/tcp"))
+    h.expect_error(r, 502)
+    for _ in range(2):
         r = h.http_request(gw.port, h.ws_request(path="/tcp"))
-        h.expect_error(r, 502)
+        h.expect_error(r, 503)
 
 
 def test_connect_timeout_is_504():

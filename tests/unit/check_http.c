@@ -1,5 +1,6 @@
 /*
- * check_http — unit tests of the strict HTTP/1.1 request head parser.
+ * check_http — unit tests of the strict HTTP/1.1 head parser, requests and
+ * responses.
  *
  * Each parser vector is a head split in two: "pre" ends with the byte
  * that decides the verdict (the LF of the empty line, the offending byte,
@@ -9,7 +10,9 @@
  * the bytes fed so ASan sees any read past the end, and asserts that every
  * shorter prefix than "pre" needs more bytes and every longer one gets the
  * verdict: errors are reported at the offending byte, not at the end of
- * the head, and bytes after the head are never looked at.
+ * the head, and bytes after the head are never looked at.  Request and
+ * response vectors go through the same helper; only the parser called
+ * and the start line checked differ.
  */
 #include <check.h>
 #include <stdbool.h>
@@ -29,6 +32,12 @@ struct http_bytes {
 };
 #define B(s)	{ (s), sizeof(s) - 1 }
 
+/* Which parser a vector is for. */
+enum http_test_kind {
+	HTTP_TEST_REQUEST,
+	HTTP_TEST_RESPONSE
+};
+
 struct http_vector {
 	const char		*name;
 	struct http_bytes	 pre;		/* the verdict is due once all
@@ -36,14 +45,29 @@ struct http_vector {
 	struct http_bytes	 post;		/* bytes that must not matter */
 	size_t			 max_head;	/* 0: HTTP_TEST_MAX_HEAD */
 	enum http_parse_result	 result;
-	int			 status;	/* ERROR: expected status */
+	int			 status;	/* ERROR: expected status
+						   (requests only) */
 	const char		*errstr;	/* ERROR: expected reason */
 	const char		*method;	/* OK: expected request line */
 	const char		*target;
-	int			 minor;
-	size_t			 nheaders;	/* OK: expected count */
+	int			 code;		/* OK: expected status line */
+	const char		*reason;
+	int			 minor;		/* OK: expected version */
+	size_t			 nfields;	/* OK: expected count */
 	const char		*fields[HTTP_TEST_FIELDS][2]; /* OK: the first
 						   fields, name and value */
+};
+
+/* One parse of either kind, as the checks see it. */
+struct http_test_parse {
+	enum http_parse_result	 r;
+	struct http_request	 req;
+	struct http_response	 resp;
+	const struct http_fields *fields;
+	size_t			 head_len;
+	int			 minor;
+	int			 status;	/* requests only */
+	const char		*errstr;
 };
 
 static bool
@@ -64,41 +88,87 @@ http_test_copy(const char *p, size_t len)
 	return copy;
 }
 
-/* Asserts that one parse of v's bytes (how says which run) got v's verdict. */
+/* Parses len bytes of buf with the parser of kind into *t. */
 static void
-http_check_verdict(const struct http_vector *v, const char *how, size_t len,
-    enum http_parse_result r, const struct http_request *req, int status,
-    const char *errstr)
+http_test_parse(enum http_test_kind kind, const char *buf, size_t len,
+    size_t max_head, struct http_test_parse *t)
 {
-	const struct http_header	*h;
-	size_t				 i;
-
-	ck_assert_msg(r == v->result, "%s: %s, %zu bytes: result %d, want %d",
-	    v->name, how, len, (int)r, (int)v->result);
-	if (r == HTTP_PARSE_ERROR) {
-		ck_assert_msg(status == v->status && errstr != NULL &&
-		    strcmp(errstr, v->errstr) == 0,
-		    "%s: %s, %zu bytes: got %d \"%s\", want %d \"%s\"",
-		    v->name, how, len, status, errstr ? errstr : "(null)",
-		    v->status, v->errstr);
-		return;
+	memset(t, 0, sizeof(*t));
+	if (kind == HTTP_TEST_REQUEST) {
+		t->r = http_parse_request(buf, len, max_head, &t->req,
+		    &t->status, &t->errstr);
+		t->fields = &t->req.fields;
+		t->head_len = t->req.head_len;
+		t->minor = t->req.version_minor;
+	} else {
+		t->r = http_parse_response(buf, len, max_head, &t->resp,
+		    &t->errstr);
+		t->fields = &t->resp.fields;
+		t->head_len = t->resp.head_len;
+		t->minor = t->resp.version_minor;
 	}
-	ck_assert_msg(req->head_len == v->pre.len,
-	    "%s: %s: head_len %zu, want %zu", v->name, how, req->head_len,
-	    v->pre.len);
+}
+
+/* Asserts that t has v's request line. */
+static void
+http_check_request_line(const struct http_vector *v, const char *how,
+    const struct http_request *req)
+{
 	ck_assert_msg(http_test_equal(req->method, req->method_len, v->method),
 	    "%s: %s: method \"%.*s\"", v->name, how, (int)req->method_len,
 	    req->method);
 	ck_assert_msg(http_test_equal(req->target, req->target_len, v->target),
 	    "%s: %s: target \"%.*s\"", v->name, how, (int)req->target_len,
 	    req->target);
-	ck_assert_msg(req->version_minor == v->minor,
-	    "%s: %s: version_minor %d", v->name, how, req->version_minor);
-	ck_assert_msg(req->nheaders == v->nheaders,
-	    "%s: %s: nheaders %zu, want %zu", v->name, how, req->nheaders,
-	    v->nheaders);
+}
+
+/* Asserts that t has v's status line. */
+static void
+http_check_status_line(const struct http_vector *v, const char *how,
+    const struct http_response *resp)
+{
+	ck_assert_msg(resp->status == v->code, "%s: %s: status %d, want %d",
+	    v->name, how, resp->status, v->code);
+	ck_assert_msg(resp->reason != NULL &&
+	    http_test_equal(resp->reason, resp->reason_len, v->reason),
+	    "%s: %s: reason \"%.*s\"", v->name, how, (int)resp->reason_len,
+	    resp->reason != NULL ? resp->reason : "");
+}
+
+/* Asserts that one parse of v's bytes (how says which run) got v's verdict. */
+static void
+http_check_verdict(const struct http_vector *v, enum http_test_kind kind,
+    const char *how, size_t len, const struct http_test_parse *t)
+{
+	const struct http_header	*h;
+	size_t				 i;
+
+	ck_assert_msg(t->r == v->result,
+	    "%s: %s, %zu bytes: result %d, want %d", v->name, how, len,
+	    (int)t->r, (int)v->result);
+	if (t->r == HTTP_PARSE_ERROR) {
+		ck_assert_msg((kind == HTTP_TEST_RESPONSE ||
+		    t->status == v->status) && t->errstr != NULL &&
+		    strcmp(t->errstr, v->errstr) == 0,
+		    "%s: %s, %zu bytes: got %d \"%s\", want %d \"%s\"",
+		    v->name, how, len, t->status,
+		    t->errstr ? t->errstr : "(null)", v->status, v->errstr);
+		return;
+	}
+	ck_assert_msg(t->head_len == v->pre.len,
+	    "%s: %s: head_len %zu, want %zu", v->name, how, t->head_len,
+	    v->pre.len);
+	if (kind == HTTP_TEST_REQUEST)
+		http_check_request_line(v, how, &t->req);
+	else
+		http_check_status_line(v, how, &t->resp);
+	ck_assert_msg(t->minor == v->minor, "%s: %s: version_minor %d",
+	    v->name, how, t->minor);
+	ck_assert_msg(t->fields->n == v->nfields,
+	    "%s: %s: %zu fields, want %zu", v->name, how, t->fields->n,
+	    v->nfields);
 	for (i = 0; i < HTTP_TEST_FIELDS && v->fields[i][0] != NULL; i++) {
-		h = &req->headers[i];
+		h = &t->fields->h[i];
 		ck_assert_msg(http_test_equal(h->name, h->name_len,
 		    v->fields[i][0]) && http_test_equal(h->value, h->value_len,
 		    v->fields[i][1]),
@@ -112,30 +182,27 @@ http_check_verdict(const struct http_vector *v, const char *how, size_t len,
  * "pre" and NEED_MORE before.
  */
 static void
-http_check_prefix(const struct http_vector *v, const char *how,
-    const char *buf, size_t len)
+http_check_prefix(const struct http_vector *v, enum http_test_kind kind,
+    const char *how, const char *buf, size_t len)
 {
-	struct http_request	 req;
-	enum http_parse_result	 r;
-	const char		*errstr = NULL;
+	struct http_test_parse	 t;
 	size_t			 max_head;
-	int			 status = 0;
 
 	max_head = v->max_head != 0 ? v->max_head : HTTP_TEST_MAX_HEAD;
-	r = http_parse_request(buf, len, max_head, &req, &status, &errstr);
+	http_test_parse(kind, buf, len, max_head, &t);
 	if (len >= v->pre.len) {
-		http_check_verdict(v, how, len, r, &req, status, errstr);
+		http_check_verdict(v, kind, how, len, &t);
 		return;
 	}
-	ck_assert_msg(r == HTTP_PARSE_NEED_MORE,
+	ck_assert_msg(t.r == HTTP_PARSE_NEED_MORE,
 	    "%s: %s, %zu of %zu bytes: result %d (%d \"%s\"), want need more",
-	    v->name, how, len, v->pre.len, (int)r, status,
-	    errstr ? errstr : "");
+	    v->name, how, len, v->pre.len, (int)t.r, t.status,
+	    t.errstr ? t.errstr : "");
 }
 
 /* Feeds v whole, split at every offset, and one byte at a time. */
 static void
-http_run_three_ways(const struct http_vector *v)
+http_run_three_ways(const struct http_vector *v, enum http_test_kind kind)
 {
 	char	*whole, *part, *grow, *p;
 	size_t	 len, k;
@@ -147,14 +214,14 @@ http_run_three_ways(const struct http_vector *v)
 	if (v->post.len > 0)
 		memcpy(whole + v->pre.len, v->post.p, v->post.len);
 
-	http_check_prefix(v, "whole", whole, len);
+	http_check_prefix(v, kind, "whole", whole, len);
 
 	for (k = 0; k < len; k++) {
 		part = http_test_copy(whole, k);
-		http_check_prefix(v, "split, first part", part, k);
+		http_check_prefix(v, kind, "split, first part", part, k);
 		free(part);
 		/* The rest arrives: the caller parses its whole buffer. */
-		http_check_prefix(v, "split, whole", whole, len);
+		http_check_prefix(v, kind, "split, whole", whole, len);
 	}
 
 	/* realloc() may move the buffer, as an evbuffer pullup would. */
@@ -164,10 +231,10 @@ http_run_three_ways(const struct http_vector *v)
 		ck_assert_ptr_nonnull(p);
 		grow = p;
 		grow[k - 1] = whole[k - 1];
-		http_check_prefix(v, "byte by byte", grow, k);
+		http_check_prefix(v, kind, "byte by byte", grow, k);
 	}
 	if (len == 0)
-		http_check_prefix(v, "byte by byte", whole, 0);
+		http_check_prefix(v, kind, "byte by byte", whole, 0);
 	free(grow);
 	free(whole);
 }
@@ -183,7 +250,7 @@ static const struct http_vector http_line_vectors[] = {
 	{ .name = "http/1.0 is parsed",
 	  .pre = B("GET /x HTTP/1.0\r\nHost: a\r\n\r\n"),
 	  .result = HTTP_PARSE_OK, .method = "GET", .target = "/x",
-	  .minor = 0, .nheaders = 1, .fields = { { "Host", "a" } } },
+	  .minor = 0, .nfields = 1, .fields = { { "Host", "a" } } },
 	{ .name = "http/1.2 is a compatible minor version",
 	  .pre = B("GET / HTTP/1.2\r\n\r\n"),
 	  .result = HTTP_PARSE_OK, .method = "GET", .target = "/",
@@ -356,7 +423,7 @@ static const struct http_vector http_field_vectors[] = {
 	  /* A masked "Hello" (RFC 6455 §5.7), sent before the 101. */
 	  .post = B("\x81\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58"),
 	  .result = HTTP_PARSE_OK, .method = "GET", .target = "/chat",
-	  .minor = 1, .nheaders = 7,
+	  .minor = 1, .nfields = 7,
 	  .fields = {
 	      { "Host", "server.example.com" },
 	      { "Upgrade", "websocket" },
@@ -373,37 +440,37 @@ static const struct http_vector http_field_vectors[] = {
 	      "D: v \r\n"
 	      "\r\n"),
 	  .result = HTTP_PARSE_OK, .method = "GET", .target = "/",
-	  .minor = 1, .nheaders = 4,
+	  .minor = 1, .nfields = 4,
 	  .fields = { { "A", "x \t y" }, { "B", "z" }, { "C", "w" },
 	      { "D", "v" } } },
 	{ .name = "empty values",
 	  .pre = B("GET / HTTP/1.1\r\nA:\r\nB:   \r\nC:\t\r\n\r\n"),
 	  .result = HTTP_PARSE_OK, .method = "GET", .target = "/",
-	  .minor = 1, .nheaders = 3,
+	  .minor = 1, .nfields = 3,
 	  .fields = { { "A", "" }, { "B", "" }, { "C", "" } } },
 	{ .name = "obs-text in values",
 	  .pre = B("GET / HTTP/1.1\r\nA: caf\xc3\xa9\r\nB: \xff\x80\r\n"
 	      "C: \x80" "x\x80\r\n\r\n"),
 	  .result = HTTP_PARSE_OK, .method = "GET", .target = "/",
-	  .minor = 1, .nheaders = 3,
+	  .minor = 1, .nfields = 3,
 	  .fields = { { "A", "caf\xc3\xa9" }, { "B", "\xff\x80" },
 	      { "C", "\x80" "x\x80" } } },
 	{ .name = "colons and visible ascii in a value",
 	  .pre = B("GET / HTTP/1.1\r\nHost: example.com:8080\r\n"
 	      "X: a:b \"q\" ~!\r\n\r\n"),
 	  .result = HTTP_PARSE_OK, .method = "GET", .target = "/",
-	  .minor = 1, .nheaders = 2,
+	  .minor = 1, .nfields = 2,
 	  .fields = { { "Host", "example.com:8080" },
 	      { "X", "a:b \"q\" ~!" } } },
 	{ .name = "field name of every tchar",
 	  .pre = B("GET / HTTP/1.1\r\nX-!#$%&'*+.^_`|~09az: 1\r\n\r\n"),
 	  .result = HTTP_PARSE_OK, .method = "GET", .target = "/",
-	  .minor = 1, .nheaders = 1,
+	  .minor = 1, .nfields = 1,
 	  .fields = { { "X-!#$%&'*+.^_`|~09az", "1" } } },
 	{ .name = "duplicate fields are all kept",
 	  .pre = B("GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n"),
 	  .result = HTTP_PARSE_OK, .method = "GET", .target = "/",
-	  .minor = 1, .nheaders = 2,
+	  .minor = 1, .nfields = 2,
 	  .fields = { { "Host", "a" }, { "host", "b" } } },
 	{ .name = "pipelined request after the head is not looked at",
 	  .pre = B("GET / HTTP/1.1\r\n\r\n"),
@@ -414,7 +481,7 @@ static const struct http_vector http_field_vectors[] = {
 	  .pre = B("GET / HTTP/1.1\r\nA: b\r\n\r\n"),
 	  .post = B("\n\0\r\x7f \n"),
 	  .result = HTTP_PARSE_OK, .method = "GET", .target = "/",
-	  .minor = 1, .nheaders = 1, .fields = { { "A", "b" } } },
+	  .minor = 1, .nfields = 1, .fields = { { "A", "b" } } },
 	{ .name = "space before colon",
 	  .pre = B("GET / HTTP/1.1\r\nHost "),
 	  .post = B(": example.com\r\n\r\n"),
@@ -549,35 +616,347 @@ static const struct http_vector http_limit_vectors[] = {
 	  .errstr = "invalid character in header field name" },
 };
 
+/*
+ * Status line (RFC 9112 §4).
+ */
+static const struct http_vector http_status_line_vectors[] = {
+	{ .name = "empty reason phrase",
+	  .pre = B("HTTP/1.1 204 \r\n\r\n"),
+	  .result = HTTP_PARSE_OK, .code = 204, .reason = "", .minor = 1 },
+	{ .name = "http/1.0 response is parsed",
+	  .pre = B("HTTP/1.0 200 OK\r\n\r\n"),
+	  .result = HTTP_PARSE_OK, .code = 200, .reason = "OK", .minor = 0 },
+	{ .name = "http/1.2 response is a compatible minor version",
+	  .pre = B("HTTP/1.2 101 Switching Protocols\r\n\r\n"),
+	  .result = HTTP_PARSE_OK, .code = 101,
+	  .reason = "Switching Protocols", .minor = 2 },
+	{ .name = "lowest status code",
+	  .pre = B("HTTP/1.1 100 Continue\r\n\r\n"),
+	  .result = HTTP_PARSE_OK, .code = 100, .reason = "Continue",
+	  .minor = 1 },
+	{ .name = "highest status code",
+	  .pre = B("HTTP/1.1 599 Whatever\r\n\r\n"),
+	  .result = HTTP_PARSE_OK, .code = 599, .reason = "Whatever",
+	  .minor = 1 },
+	{ .name = "unregistered status code in range",
+	  .pre = B("HTTP/1.1 299 x\r\n\r\n"),
+	  .result = HTTP_PARSE_OK, .code = 299, .reason = "x", .minor = 1 },
+	{ .name = "reason phrase is kept verbatim",
+	  .pre = B("HTTP/1.1 200  O\tK caf\xc3\xa9 \r\n\r\n"),
+	  .result = HTTP_PARSE_OK, .code = 200,
+	  .reason = " O\tK caf\xc3\xa9 ", .minor = 1 },
+	{ .name = "reason phrase that looks like a field",
+	  .pre = B("HTTP/1.1 200 Upgrade: websocket\r\n\r\n"),
+	  .result = HTTP_PARSE_OK, .code = 200,
+	  .reason = "Upgrade: websocket", .minor = 1 },
+	{ .name = "http/2 response",
+	  .pre = B("HTTP/2"), .post = B(" 200\r\n\r\n"),
+	  .result = HTTP_PARSE_ERROR,
+	  .errstr = "unsupported http major version" },
+	{ .name = "http/0.9 version in a status line",
+	  .pre = B("HTTP/0"), .post = B(".9 200 OK\r\n\r\n"),
+	  .result = HTTP_PARSE_ERROR,
+	  .errstr = "unsupported http major version" },
+	{ .name = "http/0.9 response without a head",
+	  .pre = B("<"), .post = B("html></html>"),
+	  .result = HTTP_PARSE_ERROR, .errstr = "malformed http version" },
+	{ .name = "request line instead of a status line",
+	  .pre = B("G"), .post = B("ET / HTTP/1.1\r\n\r\n"),
+	  .result = HTTP_PARSE_ERROR, .errstr = "malformed http version" },
+	{ .name = "lower-case http name in a status line",
+	  .pre = B("h"), .post = B("ttp/1.1 200 OK\r\n\r\n"),
+	  .result = HTTP_PARSE_ERROR, .errstr = "malformed http version" },
+	{ .name = "empty line before status line",
+	  .pre = B("\r"), .post = B("\nHTTP/1.1 200 OK\r\n\r\n"),
+	  .result = HTTP_PARSE_ERROR, .errstr = "malformed http version" },
+	{ .name = "bare lf before status line",
+	  .pre = B("\n"), .post = B("HTTP/1.1 200 OK\r\n\r\n"),
+	  .result = HTTP_PARSE_ERROR, .errstr = "bare lf in response head" },
+	{ .name = "two-digit major version in a status line",
+	  .pre = B("HTTP/11"), .post = B(".1 200 OK\r\n\r\n"),
+	  .result = HTTP_PARSE_ERROR, .errstr = "malformed http version" },
+	{ .name = "two-digit minor version in a status line",
+	  .pre = B("HTTP/1.11"), .post = B(" 200 OK\r\n\r\n"),
+	  .result = HTTP_PARSE_ERROR, .errstr = "malformed http version" },
+	{ .name = "status line version without minor",
+	  .pre = B("HTTP/1 "), .post = B("200 OK\r\n\r\n"),
+	  .result = HTTP_PARSE_ERROR, .errstr = "malformed http version" },
+	{ .name = "tab after the version",
+	  .pre = B("HTTP/1.1\t"), .post = B("200 OK\r\n\r\n"),
+	  .result = HTTP_PARSE_ERROR, .errstr = "malformed http version" },
+	{ .name = "status line of a version only",
+	  .pre = B("HTTP/1.1\r"), .post = B("\n\r\n"),
+	  .result = HTTP_PARSE_ERROR,
+	  .errstr = "status line lacks a status code" },
+	{ .name = "two spaces after the version",
+	  .pre = B("HTTP/1.1  "), .post = B("200 OK\r\n\r\n"),
+	  .result = HTTP_PARSE_ERROR,
+	  .errstr = "status line parts must be separated by a single space" },
+	{ .name = "status 99",
+	  .pre = B("HTTP/1.1 0"), .post = B("99 Low\r\n\r\n"),
+	  .result = HTTP_PARSE_ERROR, .errstr = "status code out of range" },
+	{ .name = "status 600",
+	  .pre = B("HTTP/1.1 6"), .post = B("00 High\r\n\r\n"),
+	  .result = HTTP_PARSE_ERROR, .errstr = "status code out of range" },
+	{ .name = "status 999",
+	  .pre = B("HTTP/1.1 9"), .post = B("99 High\r\n\r\n"),
+	  .result = HTTP_PARSE_ERROR, .errstr = "status code out of range" },
+	{ .name = "two-digit status code",
+	  .pre = B("HTTP/1.1 20 "), .post = B("OK\r\n\r\n"),
+	  .result = HTTP_PARSE_ERROR,
+	  .errstr = "status code must be three digits" },
+	{ .name = "two-digit status code ending the line",
+	  .pre = B("HTTP/1.1 20\r"), .post = B("\n\r\n"),
+	  .result = HTTP_PARSE_ERROR,
+	  .errstr = "status code must be three digits" },
+	{ .name = "four-digit status code",
+	  .pre = B("HTTP/1.1 2000"), .post = B(" OK\r\n\r\n"),
+	  .result = HTTP_PARSE_ERROR,
+	  .errstr = "status code must be three digits" },
+	{ .name = "letter in status code",
+	  .pre = B("HTTP/1.1 2x"), .post = B("0 OK\r\n\r\n"),
+	  .result = HTTP_PARSE_ERROR,
+	  .errstr = "status code must be three digits" },
+	{ .name = "status line without sp and reason phrase",
+	  .pre = B("HTTP/1.1 200\r"), .post = B("\n\r\n"),
+	  .result = HTTP_PARSE_ERROR,
+	  .errstr = "status code not followed by a space" },
+	{ .name = "tab after the status code",
+	  .pre = B("HTTP/1.1 200\t"), .post = B("OK\r\n\r\n"),
+	  .result = HTTP_PARSE_ERROR,
+	  .errstr = "status code not followed by a space" },
+	{ .name = "bare lf after the status code",
+	  .pre = B("HTTP/1.1 200\n"), .post = B("\r\n"),
+	  .result = HTTP_PARSE_ERROR, .errstr = "bare lf in response head" },
+	{ .name = "nul in reason phrase",
+	  .pre = B("HTTP/1.1 200 O\0"), .post = B("K\r\n\r\n"),
+	  .result = HTTP_PARSE_ERROR,
+	  .errstr = "invalid character in reason phrase" },
+	{ .name = "ctl in reason phrase",
+	  .pre = B("HTTP/1.1 200 O\x1b"), .post = B("[0mK\r\n\r\n"),
+	  .result = HTTP_PARSE_ERROR,
+	  .errstr = "invalid character in reason phrase" },
+	{ .name = "del in reason phrase",
+	  .pre = B("HTTP/1.1 200 OK\x7f"), .post = B("\r\n\r\n"),
+	  .result = HTTP_PARSE_ERROR,
+	  .errstr = "invalid character in reason phrase" },
+	{ .name = "bare lf ending the status line",
+	  .pre = B("HTTP/1.1 200 OK\n"), .post = B("\r\n"),
+	  .result = HTTP_PARSE_ERROR, .errstr = "bare lf in response head" },
+	{ .name = "bare lf ending an empty reason phrase",
+	  .pre = B("HTTP/1.1 204 \n"), .post = B("\r\n"),
+	  .result = HTTP_PARSE_ERROR, .errstr = "bare lf in response head" },
+	{ .name = "bare cr after the status line",
+	  .pre = B("HTTP/1.1 200 OK\rX"), .post = B("\r\n\r\n"),
+	  .result = HTTP_PARSE_ERROR, .errstr = "cr not followed by lf" },
+};
+
+/*
+ * Response field lines: the rules and the code are the requests' (see
+ * also test_http_response_fields_as_requests).
+ */
+static const struct http_vector http_response_field_vectors[] = {
+	{ .name = "rfc 6455 section 1.2 server handshake",
+	  .pre = B("HTTP/1.1 101 Switching Protocols\r\n"
+	      "Upgrade: websocket\r\n"
+	      "Connection: Upgrade\r\n"
+	      "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
+	      "Sec-WebSocket-Protocol: chat\r\n"
+	      "\r\n"),
+	  /* An unmasked "Hello" (RFC 6455 §5.7) right behind the 101. */
+	  .post = B("\x81\x05\x48\x65\x6c\x6c\x6f"),
+	  .result = HTTP_PARSE_OK, .code = 101,
+	  .reason = "Switching Protocols", .minor = 1, .nfields = 4,
+	  .fields = {
+	      { "Upgrade", "websocket" },
+	      { "Connection", "Upgrade" },
+	      { "Sec-WebSocket-Accept", "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" },
+	      { "Sec-WebSocket-Protocol", "chat" } } },
+	{ .name = "refusal with a body",
+	  .pre = B("HTTP/1.1 403 Forbidden\r\n"
+	      "Content-Type: text/plain\r\n"
+	      "Content-Length: 10\r\n"
+	      "\r\n"),
+	  /* The body is the caller's to read, by Content-Length. */
+	  .post = B("forbidden\n"),
+	  .result = HTTP_PARSE_OK, .code = 403, .reason = "Forbidden",
+	  .minor = 1, .nfields = 2,
+	  .fields = {
+	      { "Content-Type", "text/plain" },
+	      { "Content-Length", "10" } } },
+	{ .name = "body that looks like a head is not looked at",
+	  .pre = B("HTTP/1.1 400 Bad Request\r\nContent-Length: 6\r\n\r\n"),
+	  .post = B(" \n\0\r\x7f\n"),
+	  .result = HTTP_PARSE_OK, .code = 400, .reason = "Bad Request",
+	  .minor = 1, .nfields = 1, .fields = { { "Content-Length", "6" } } },
+	{ .name = "obs-fold in a response",
+	  .pre = B("HTTP/1.1 101 Switching Protocols\r\n"
+	      "Upgrade: websocket\r\n "),
+	  .post = B("x\r\n\r\n"),
+	  .result = HTTP_PARSE_ERROR, .errstr = "obs-fold is not allowed" },
+	{ .name = "whitespace before the first response field",
+	  .pre = B("HTTP/1.1 101 Switching Protocols\r\n\t"),
+	  .post = B("Upgrade: websocket\r\n\r\n"),
+	  .result = HTTP_PARSE_ERROR,
+	  .errstr = "whitespace before first header field" },
+	{ .name = "space before colon in a response",
+	  .pre = B("HTTP/1.1 101 Switching Protocols\r\nUpgrade "),
+	  .post = B(": websocket\r\n\r\n"),
+	  .result = HTTP_PARSE_ERROR,
+	  .errstr = "whitespace before colon in header field" },
+	{ .name = "separator in a response field name",
+	  .pre = B("HTTP/1.1 101 Switching Protocols\r\nUp/"),
+	  .post = B("grade: websocket\r\n\r\n"),
+	  .result = HTTP_PARSE_ERROR,
+	  .errstr = "invalid character in header field name" },
+	{ .name = "ctl in a response field value",
+	  .pre = B("HTTP/1.1 101 Switching Protocols\r\nUpgrade: web\x01"),
+	  .post = B("socket\r\n\r\n"),
+	  .result = HTTP_PARSE_ERROR,
+	  .errstr = "invalid character in header field value" },
+	{ .name = "response field line without colon",
+	  .pre = B("HTTP/1.1 101 Switching Protocols\r\nUpgrade\r"),
+	  .post = B("\n\r\n"),
+	  .result = HTTP_PARSE_ERROR, .errstr = "header field lacks a colon" },
+	{ .name = "bare lf ending a response field line",
+	  .pre = B("HTTP/1.1 101 Switching Protocols\r\nUpgrade: a\n"),
+	  .post = B("\r\n"),
+	  .result = HTTP_PARSE_ERROR, .errstr = "bare lf in response head" },
+	{ .name = "bare lf as the empty line of a response",
+	  .pre = B("HTTP/1.1 101 Switching Protocols\r\nUpgrade: a\r\n\n"),
+	  .post = B("\r\n"),
+	  .result = HTTP_PARSE_ERROR, .errstr = "bare lf in response head" },
+};
+
+/*
+ * Response head size.  "HTTP/1.1 204 \r\n\r\n" is 17 bytes.
+ */
+static const struct http_vector http_response_limit_vectors[] = {
+	{ .name = "response head of exactly max_head bytes",
+	  .pre = B("HTTP/1.1 204 \r\n\r\n"), .max_head = 17,
+	  .result = HTTP_PARSE_OK, .code = 204, .reason = "", .minor = 1 },
+	{ .name = "response head ending one byte past max_head",
+	  .pre = B("HTTP/1.1 204 \r\n\r"), .post = B("\n"), .max_head = 16,
+	  .result = HTTP_PARSE_ERROR, .errstr = "response head too large" },
+	{ .name = "incomplete response head reaching max_head",
+	  .pre = B("HTTP/1.1 204 \r\nAB"), .post = B(": c\r\n\r\n"),
+	  .max_head = 17,
+	  .result = HTTP_PARSE_ERROR, .errstr = "response head too large" },
+	{ .name = "status line longer than max_head",
+	  .pre = B("HTTP/1.1 200"), .post = B(" OK\r\n\r\n"), .max_head = 12,
+	  .result = HTTP_PARSE_ERROR, .errstr = "response head too large" },
+	{ .name = "bad byte at max_head beats the limit in a response",
+	  .pre = B("HTTP/1.1 2x"), .post = B("0 OK\r\n\r\n"), .max_head = 11,
+	  .result = HTTP_PARSE_ERROR,
+	  .errstr = "status code must be three digits" },
+};
+
 START_TEST(test_http_request_line)
 {
-	http_run_three_ways(&http_line_vectors[_i]);
+	http_run_three_ways(&http_line_vectors[_i], HTTP_TEST_REQUEST);
 }
 END_TEST
 
 START_TEST(test_http_fields)
 {
-	http_run_three_ways(&http_field_vectors[_i]);
+	http_run_three_ways(&http_field_vectors[_i], HTTP_TEST_REQUEST);
 }
 END_TEST
 
 START_TEST(test_http_head_size_limit)
 {
-	http_run_three_ways(&http_limit_vectors[_i]);
+	http_run_three_ways(&http_limit_vectors[_i], HTTP_TEST_REQUEST);
+}
+END_TEST
+
+START_TEST(test_http_response_status_line)
+{
+	http_run_three_ways(&http_status_line_vectors[_i], HTTP_TEST_RESPONSE);
+}
+END_TEST
+
+START_TEST(test_http_response_fields)
+{
+	http_run_three_ways(&http_response_field_vectors[_i],
+	    HTTP_TEST_RESPONSE);
+}
+END_TEST
+
+START_TEST(test_http_response_head_size_limit)
+{
+	http_run_three_ways(&http_response_limit_vectors[_i],
+	    HTTP_TEST_RESPONSE);
 }
 END_TEST
 
 /*
- * Builds "GET /many HTTP/1.1" CRLF and n fields "X-Field-<i>: value <i>"
- * into buf; returns the length, without the empty line that would end it.
+ * RFC 9112 §2.1: field lines are the same in both kinds of message, so
+ * every request field vector is run again with "HTTP/1.1 200 OK" in place
+ * of its request line, for the same verdict at the same byte.
+ */
+START_TEST(test_http_response_fields_as_requests)
+{
+	static const char		 line[] = "HTTP/1.1 200 OK\r\n";
+	const struct http_vector	*rv = &http_field_vectors[_i];
+	struct http_vector		 v;
+	const char			*eol;
+	char				*pre;
+	size_t				 skip;
+
+	eol = memchr(rv->pre.p, '\n', rv->pre.len);
+	ck_assert_msg(eol != NULL && eol > rv->pre.p && eol[-1] == '\r',
+	    "%s: no request line", rv->name);
+	skip = (size_t)(eol - rv->pre.p) + 1;
+
+	v = *rv;
+	v.pre.len = sizeof(line) - 1 + rv->pre.len - skip;
+	pre = malloc(v.pre.len);
+	ck_assert_ptr_nonnull(pre);
+	memcpy(pre, line, sizeof(line) - 1);
+	memcpy(pre + sizeof(line) - 1, rv->pre.p + skip, rv->pre.len - skip);
+	v.pre.p = pre;
+	v.code = 200;
+	v.reason = "OK";
+	if (v.errstr != NULL &&
+	    strcmp(v.errstr, "bare lf in request head") == 0)
+		v.errstr = "bare lf in response head";
+	http_run_three_ways(&v, HTTP_TEST_RESPONSE);
+	free(pre);
+}
+END_TEST
+
+/*
+ * The head each kind of test below builds starts with this line; the
+ * tests loop over enum http_test_kind.
+ */
+static const char *const http_test_start_lines[] = {
+	[HTTP_TEST_REQUEST] = "GET /many HTTP/1.1\r\n",
+	[HTTP_TEST_RESPONSE] = "HTTP/1.1 101 Switching Protocols\r\n"
+};
+
+/* Fills the expected start line of the heads built from the lines above. */
+static void
+http_test_expect_start_line(struct http_vector *v)
+{
+	v->method = "GET";
+	v->target = "/many";
+	v->code = 101;
+	v->reason = "Switching Protocols";
+	v->minor = 1;
+}
+
+/*
+ * Builds the start line of kind and n fields "X-Field-<i>: value <i>" into
+ * buf; returns the length, without the empty line that would end it.
  */
 static size_t
-http_test_many_fields(char *buf, size_t size, size_t n)
+http_test_many_fields(char *buf, size_t size, enum http_test_kind kind,
+    size_t n)
 {
 	size_t	 i, len;
 	int	 w;
 
-	len = (size_t)snprintf(buf, size, "GET /many HTTP/1.1\r\n");
+	len = (size_t)snprintf(buf, size, "%s", http_test_start_lines[kind]);
 	for (i = 0; i < n; i++) {
 		w = snprintf(buf + len, size - len,
 		    "X-Field-%zu:  value %zu \r\n", i, i);
@@ -590,14 +969,14 @@ http_test_many_fields(char *buf, size_t size, size_t n)
 START_TEST(test_http_many_headers)
 {
 	static char		 buf[65536];
+	enum http_test_kind	 kind = (enum http_test_kind)_i;
 	struct http_vector	 v;
-	struct http_request	 req;
-	const char		*errstr = NULL;
+	struct http_test_parse	 t;
 	char			 want[64];
 	size_t			 i, len;
-	int			 status = 0;
 
-	len = http_test_many_fields(buf, sizeof(buf) - 2, HTTP_MAX_HEADERS);
+	len = http_test_many_fields(buf, sizeof(buf) - 2, kind,
+	    HTTP_MAX_HEADERS);
 	memcpy(buf + len, "\r\n", 2);
 	len += 2;
 	memset(&v, 0, sizeof(v));
@@ -605,22 +984,20 @@ START_TEST(test_http_many_headers)
 	v.pre.p = buf;
 	v.pre.len = len;
 	v.result = HTTP_PARSE_OK;
-	v.method = "GET";
-	v.target = "/many";
-	v.minor = 1;
-	v.nheaders = HTTP_MAX_HEADERS;
-	http_run_three_ways(&v);
+	http_test_expect_start_line(&v);
+	v.nfields = HTTP_MAX_HEADERS;
+	http_run_three_ways(&v, kind);
 
-	ck_assert_int_eq(http_parse_request(buf, len, HTTP_TEST_MAX_HEAD, &req,
-	    &status, &errstr), HTTP_PARSE_OK);
-	ck_assert_uint_eq(req.nheaders, HTTP_MAX_HEADERS);
-	for (i = 0; i < req.nheaders; i++) {
+	http_test_parse(kind, buf, len, HTTP_TEST_MAX_HEAD, &t);
+	ck_assert_int_eq(t.r, HTTP_PARSE_OK);
+	ck_assert_uint_eq(t.fields->n, HTTP_MAX_HEADERS);
+	for (i = 0; i < t.fields->n; i++) {
 		snprintf(want, sizeof(want), "X-Field-%zu", i);
-		ck_assert_msg(http_test_equal(req.headers[i].name,
-		    req.headers[i].name_len, want), "name %zu", i);
+		ck_assert_msg(http_test_equal(t.fields->h[i].name,
+		    t.fields->h[i].name_len, want), "name %zu", i);
 		snprintf(want, sizeof(want), "value %zu", i);
-		ck_assert_msg(http_test_equal(req.headers[i].value,
-		    req.headers[i].value_len, want), "value %zu", i);
+		ck_assert_msg(http_test_equal(t.fields->h[i].value,
+		    t.fields->h[i].value_len, want), "value %zu", i);
 	}
 }
 END_TEST
@@ -629,11 +1006,12 @@ START_TEST(test_http_too_many_headers)
 {
 	static char		 buf[65536];
 	static const char	 rest[] = "-Field-64: v\r\n\r\n";
+	enum http_test_kind	 kind = (enum http_test_kind)_i;
 	struct http_vector	 v;
 	size_t			 len;
 
 	/* The verdict is due at the first byte of one field too many. */
-	len = http_test_many_fields(buf, sizeof(buf), HTTP_MAX_HEADERS);
+	len = http_test_many_fields(buf, sizeof(buf), kind, HTTP_MAX_HEADERS);
 	buf[len++] = 'X';
 	memset(&v, 0, sizeof(v));
 	v.name = "HTTP_MAX_HEADERS + 1 fields";
@@ -644,41 +1022,106 @@ START_TEST(test_http_too_many_headers)
 	v.result = HTTP_PARSE_ERROR;
 	v.status = 431;
 	v.errstr = "too many header fields";
-	http_run_three_ways(&v);
+	http_run_three_ways(&v, kind);
 }
 END_TEST
 
+/* Parses the start line of kind followed by fields and an empty line. */
+static void
+http_test_parse_fields(enum http_test_kind kind, const char *fields,
+    char *buf, size_t size, struct http_test_parse *t)
+{
+	int	 len;
+
+	len = snprintf(buf, size, "%s%s\r\n", http_test_start_lines[kind],
+	    fields);
+	ck_assert(len > 0 && (size_t)len < size);
+	http_test_parse(kind, buf, (size_t)len, HTTP_TEST_MAX_HEAD, t);
+	ck_assert_int_eq(t->r, HTTP_PARSE_OK);
+}
+
 START_TEST(test_http_find_header)
 {
-	static const char		 head[] = "GET / HTTP/1.1\r\n"
-	    "Host: a\r\nX: 1\r\nhost: b\r\nHOST: c\r\nHost-Name: d\r\n\r\n";
-	struct http_request		 req;
+	enum http_test_kind		 kind = (enum http_test_kind)_i;
+	struct http_test_parse		 t;
+	const struct http_fields	*f;
 	const struct http_header	*h;
-	const char			*errstr = NULL;
+	char				 buf[256];
 	size_t				 count;
-	int				 status = 0;
 
-	ck_assert_int_eq(http_parse_request(head, sizeof(head) - 1,
-	    HTTP_TEST_MAX_HEAD, &req, &status, &errstr), HTTP_PARSE_OK);
+	http_test_parse_fields(kind, "Host: a\r\nX: 1\r\nhost: b\r\n"
+	    "HOST: c\r\nHost-Name: d\r\n", buf, sizeof(buf), &t);
+	f = t.fields;
 
-	h = http_find_header(&req, "hOsT", &count);
-	ck_assert_ptr_eq(h, &req.headers[0]);
+	h = http_find_header(f, "hOsT", &count);
+	ck_assert_ptr_eq(h, &f->h[0]);
 	ck_assert_uint_eq(count, 3);
 
-	h = http_find_header(&req, "x", &count);
-	ck_assert_ptr_eq(h, &req.headers[1]);
+	h = http_find_header(f, "x", &count);
+	ck_assert_ptr_eq(h, &f->h[1]);
 	ck_assert_uint_eq(count, 1);
 
-	h = http_find_header(&req, "Host-Name", NULL);
-	ck_assert_ptr_eq(h, &req.headers[4]);
+	h = http_find_header(f, "Host-Name", NULL);
+	ck_assert_ptr_eq(h, &f->h[4]);
 
 	/* Neither a prefix nor an extension of a name matches it. */
 	count = 42;
-	ck_assert_ptr_null(http_find_header(&req, "Hos", &count));
+	ck_assert_ptr_null(http_find_header(f, "Hos", &count));
 	ck_assert_uint_eq(count, 0);
-	ck_assert_ptr_null(http_find_header(&req, "Hosts", &count));
+	ck_assert_ptr_null(http_find_header(f, "Hosts", &count));
 	ck_assert_uint_eq(count, 0);
-	ck_assert_ptr_null(http_find_header(&req, "", NULL));
+	ck_assert_ptr_null(http_find_header(f, "", NULL));
+}
+END_TEST
+
+/* What the proxy looks up in a backend's 101 (RFC 6455 §4.1). */
+START_TEST(test_http_find_header_response)
+{
+	static const char		 head[] =
+	    "HTTP/1.1 101 Switching Protocols\r\n"
+	    "upgrade: WebSocket\r\n"
+	    "Connection: keep-alive\r\n"
+	    "connection: Upgrade\r\n"
+	    "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
+	    "\r\n";
+	struct http_response		 resp;
+	const struct http_header	*h;
+	const char			*errstr = NULL;
+	size_t				 count;
+
+	ck_assert_int_eq(http_parse_response(head, sizeof(head) - 1,
+	    HTTP_TEST_MAX_HEAD, &resp, &errstr), HTTP_PARSE_OK);
+	ck_assert_int_eq(resp.status, 101);
+
+	h = http_find_header(&resp.fields, "Upgrade", &count);
+	ck_assert_ptr_eq(h, &resp.fields.h[0]);
+	ck_assert_uint_eq(count, 1);
+	ck_assert(http_list_has_token(h->value, h->value_len, "websocket"));
+
+	h = http_find_header(&resp.fields, "SEC-WEBSOCKET-ACCEPT", &count);
+	ck_assert_ptr_eq(h, &resp.fields.h[3]);
+	ck_assert_uint_eq(count, 1);
+	ck_assert(http_test_equal(h->value, h->value_len,
+	    "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="));
+
+	ck_assert_ptr_eq(http_find_header(&resp.fields, "connection",
+	    &count), &resp.fields.h[1]);
+	ck_assert_uint_eq(count, 2);
+
+	count = 42;
+	ck_assert_ptr_null(http_find_header(&resp.fields,
+	    "Sec-WebSocket-Protocol", &count));
+	ck_assert_uint_eq(count, 0);
+
+	/* RFC 9110 §5.3: repeated list fields form one list. */
+	ck_assert(http_header_has_token(&resp.fields, "Connection",
+	    "upgrade"));
+	ck_assert(http_header_has_token(&resp.fields, "Upgrade",
+	    "websocket"));
+	ck_assert(!http_header_has_token(&resp.fields, "Connection",
+	    "close"));
+	ck_assert(!http_header_has_token(&resp.fields, "Sec-WebSocket-Accept",
+	    "upgrade"));
 }
 END_TEST
 
@@ -736,19 +1179,18 @@ END_TEST
 
 START_TEST(test_http_header_has_token_repeated)
 {
-	static const char	 head[] = "GET / HTTP/1.1\r\n"
-	    "Host: a\r\nConnection: keep-alive\r\nconnection: Upgrade\r\n\r\n";
-	struct http_request	 req;
-	const char		*errstr;
-	int			 status;
+	enum http_test_kind	 kind = (enum http_test_kind)_i;
+	struct http_test_parse	 t;
+	char			 buf[256];
 
-	ck_assert_int_eq(http_parse_request(head, sizeof(head) - 1, 8192,
-	    &req, &status, &errstr), HTTP_PARSE_OK);
+	http_test_parse_fields(kind, "Host: a\r\nConnection: keep-alive\r\n"
+	    "connection: Upgrade\r\n", buf, sizeof(buf), &t);
 	/* RFC 9110 §5.3: repeated list fields form one list. */
-	ck_assert(http_header_has_token(&req, "Connection", "upgrade"));
-	ck_assert(http_header_has_token(&req, "CONNECTION", "keep-alive"));
-	ck_assert(!http_header_has_token(&req, "Connection", "close"));
-	ck_assert(!http_header_has_token(&req, "Upgrade", "websocket"));
+	ck_assert(http_header_has_token(t.fields, "Connection", "upgrade"));
+	ck_assert(http_header_has_token(t.fields, "CONNECTION",
+	    "keep-alive"));
+	ck_assert(!http_header_has_token(t.fields, "Connection", "close"));
+	ck_assert(!http_header_has_token(t.fields, "Upgrade", "websocket"));
 }
 END_TEST
 
@@ -789,6 +1231,7 @@ START_TEST(test_http_status_text)
 END_TEST
 
 #define HTTP_NELEM(a)	((int)(sizeof(a) / sizeof((a)[0])))
+#define HTTP_TEST_NKINDS	(HTTP_TEST_RESPONSE + 1)
 
 static Suite *
 http_suite(void)
@@ -803,24 +1246,38 @@ http_suite(void)
 	    HTTP_NELEM(http_line_vectors));
 	suite_add_tcase(s, tc);
 
+	tc = tcase_create("status line");
+	tcase_add_loop_test(tc, test_http_response_status_line, 0,
+	    HTTP_NELEM(http_status_line_vectors));
+	suite_add_tcase(s, tc);
+
 	tc = tcase_create("fields");
 	tcase_add_loop_test(tc, test_http_fields, 0,
+	    HTTP_NELEM(http_field_vectors));
+	tcase_add_loop_test(tc, test_http_response_fields, 0,
+	    HTTP_NELEM(http_response_field_vectors));
+	tcase_add_loop_test(tc, test_http_response_fields_as_requests, 0,
 	    HTTP_NELEM(http_field_vectors));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("limits");
 	tcase_add_loop_test(tc, test_http_head_size_limit, 0,
 	    HTTP_NELEM(http_limit_vectors));
-	tcase_add_test(tc, test_http_many_headers);
-	tcase_add_test(tc, test_http_too_many_headers);
+	tcase_add_loop_test(tc, test_http_response_head_size_limit, 0,
+	    HTTP_NELEM(http_response_limit_vectors));
+	tcase_add_loop_test(tc, test_http_many_headers, 0, HTTP_TEST_NKINDS);
+	tcase_add_loop_test(tc, test_http_too_many_headers, 0,
+	    HTTP_TEST_NKINDS);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("lookup");
-	tcase_add_test(tc, test_http_find_header);
+	tcase_add_loop_test(tc, test_http_find_header, 0, HTTP_TEST_NKINDS);
+	tcase_add_test(tc, test_http_find_header_response);
 	tcase_add_loop_test(tc, test_http_list_has_token, 0,
 	    HTTP_NELEM(http_list_vectors));
 	tcase_add_test(tc, test_http_list_has_token_bounded);
-	tcase_add_test(tc, test_http_header_has_token_repeated);
+	tcase_add_loop_test(tc, test_http_header_has_token_repeated, 0,
+	    HTTP_TEST_NKINDS);
 	tcase_add_loop_test(tc, test_http_status_text, 0,
 	    HTTP_NELEM(http_status_vectors));
 	suite_add_tcase(s, tc);

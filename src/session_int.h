@@ -1,0 +1,148 @@
+/*
+ * session_int.h — what the three files of the session module share:
+ * session.c (life cycle, callbacks, timers, orderly TCP close),
+ * session_upgrade.c (opening handshakes, backend connect) and
+ * session_relay.c (frames both ways, close handshake, keepalive).
+ * Not for other modules: they use session.h.
+ */
+#ifndef WSGATE_SESSION_INT_H
+#define WSGATE_SESSION_INT_H
+
+#include <sys/queue.h>
+#include <netinet/in.h>
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "backend.h"
+#include "config.h"
+#include "frame.h"
+#include "handshake.h"
+#include "http.h"
+
+enum session_state {
+	SESSION_HANDSHAKE,	/* reading and checking the request */
+	SESSION_CONNECTING,	/* choosing and connecting a backend */
+	SESSION_UPGRADING,	/* waiting for a websocket backend's 101 */
+	SESSION_REFUSING,	/* passing a backend's refusal on */
+	SESSION_RELAYING,	/* both sides open, frames flowing */
+	SESSION_CLOSING,	/* close frames under way, replies awaited */
+	SESSION_LINGERING,	/* flushing and closing both sides */
+	SESSION_NSTATES
+};
+
+enum endpoint_state {
+	ENDPOINT_OPEN,		/* carrying data */
+	ENDPOINT_FLUSHING,	/* writing what is left, then FIN */
+	ENDPOINT_DRAINING,	/* FIN sent; reading until EOF */
+	ENDPOINT_CLOSED		/* no socket */
+};
+
+struct session;
+
+/* One side of a session; relay code is written once for (src, dst). */
+struct endpoint {
+	struct session		*s;
+	struct endpoint		*peer;		/* where its messages go */
+	const char		*name;		/* "client", "backend" */
+	struct bufferevent	*bev;
+	enum endpoint_state	 state;
+	bool			 websocket;	/* speaks frames, not bytes */
+	bool			 masks;		/* frames to it are masked */
+	bool			 paused;	/* backpressure: not reading */
+	bool			 eof;		/* the peer sent FIN */
+	bool			 tx_in_message;	/* we are sending it a
+						   fragmented message */
+	bool			 close_sent;	/* close frame sent to it */
+	bool			 close_rcvd;	/* close frame received */
+	struct frame_reader	 reader;	/* frames from it */
+	uint64_t		 bytes_in, bytes_out;
+	uint64_t		 msgs_in, msgs_out;
+};
+
+/* What the opening handshakes need; freed once relaying starts. */
+struct session_upgrade {
+	char			*head;		/* copy of the request head */
+	struct http_request	 req;		/* parsed, points into head */
+	struct handshake_result	 hr;		/* the 101 for the client */
+	struct handshake_upstream up;		/* websocket backends */
+	char			*protocol;	/* the backend's choice */
+	char			*passthrough;	/* its 101's header lines */
+	struct backend_attempt	 attempt;
+	bool			 timed_out;	/* last failure: a timeout */
+	size_t			 body_left;	/* REFUSING: bytes to pass */
+};
+
+struct session {
+	TAILQ_ENTRY(session)	 entry;
+	uint64_t		 id;
+	enum session_state	 state;
+	struct event_base	*base;
+	struct config		*cfg;
+	const struct route	*rt;
+	struct backend_server	*srv;		/* connected server */
+	char			 ip[INET6_ADDRSTRLEN];
+	char			 peer[INET6_ADDRSTRLEN + 8];
+	char			 target[128];	/* query redacted */
+	struct sockaddr_storage	 peer_ss;
+
+	struct endpoint		 client;
+	struct endpoint		 backend;
+	struct session_upgrade	*up;
+
+	struct event		*timer;		/* the phase's timeout */
+	struct event		*ping_timer;	/* keepalive */
+	struct event		*free_ev;	/* deferred session_free */
+	bool			 awaiting_pong;
+	uint8_t			 ping_token[8];	/* our ping's payload */
+	struct timeval		 started;
+	struct timeval		 last_activity;	/* data, for idle_timeout */
+
+	/* For the access log. */
+	int			 status;
+	unsigned		 close_code;
+	const char		*closed_by;
+	const char		*reason;
+	bool			 closed;	/* session_close() was called */
+	bool			 counted;	/* backend_session_open() done */
+};
+
+/* session.c */
+void	session_set_state(struct session *, enum session_state);
+void	session_arm(struct event *, uint64_t);
+void	session_note_close(struct session *, unsigned, const char *,
+	    const char *);
+void	session_close(struct session *, const char *);
+void	session_linger(struct session *);
+void	session_endpoint_shutdown(struct endpoint *);
+void	session_endpoint_free(struct endpoint *);
+void	session_maybe_done(struct session *);
+size_t	session_outlen(const struct endpoint *);
+bool	session_full(const struct endpoint *);
+void	session_pause(struct endpoint *, bool);
+void	session_set_backend_callbacks(struct session *);
+
+/* session_upgrade.c */
+void	session_read_head(struct session *);
+void	session_reject(struct session *, const struct handshake_result *);
+void	session_backend_connect_event(struct session *, short);
+void	session_connect_timeout(struct session *);
+void	session_read_upstream(struct session *);
+void	session_refusal_body(struct session *);
+void	session_upgrade_free(struct session *);
+
+/* session_relay.c */
+void	session_start_relay(struct session *);
+void	session_relay_read(struct endpoint *);
+void	session_relay_drained(struct endpoint *);
+void	session_relay_event(struct endpoint *, short);
+void	session_close_peers(struct session *, uint16_t, uint16_t,
+	    const char *, const char *);
+void	session_closing_timeout(struct session *);
+void	session_idle_check(struct session *);
+void	session_ping(struct session *);
+
+#endif

@@ -1,0 +1,513 @@
+/*
+ * session_relay — frames both ways once the 101 is sent (RFC 6455 §5-7).
+ *
+ * Frames from a WebSocket side (the client; a websocket backend) are
+ * parsed and validated as they arrive, and each chunk of payload is
+ * relayed at once as a frame of its own: a chunk is never buffered
+ * until its message is whole, and every frame written is complete, so
+ * control frames can go between them at any time.  This may change the
+ * fragmentation of a message, which §5.4 allows an intermediary that
+ * negotiated no extension.  Payload towards a backend is masked with a
+ * fresh key per frame (§5.3, §10.3), never the client's.  Bytes from a
+ * tcp backend become whole messages.  The payload moves between
+ * evbuffers rather than being copied where libevent can move chains.
+ *
+ * The close handshake (§7.1.2) is relayed: a close frame from one side
+ * goes to the other with its code and reason, and the other's reply comes
+ * back.  When wsgate itself ends a session (a protocol error, a dead
+ * backend, idle or keepalive timeout, shutdown) it sends close frames to
+ * both and waits for the replies; a side that broke the protocol is not
+ * waited for.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+
+#include "entropy.h"
+#include "log.h"
+#include "session_int.h"
+#include "utf8.h"
+
+/* Largest message made from tcp backend bytes: small enough to let pings
+ * through, large enough to keep the per-frame cost low. */
+#define SESSION_MAX_CHUNK	(64 * 1024)
+
+static void	session_close_progress(struct session *);
+
+/* writing frames ------------------------------------------------------ */
+
+/* A control frame (at most 125 bytes, §5.5) to ep, masked if ep needs. */
+static void
+session_write_control(struct endpoint *ep, uint8_t opcode,
+    const uint8_t *data, size_t len)
+{
+	struct evbuffer	*out = bufferevent_get_output(ep->bev);
+	uint8_t		 hdr[FRAME_MAX_HEADER], payload[FRAME_MAX_CONTROL];
+	uint8_t		 key[4];
+	size_t		 n;
+
+	if (len > FRAME_MAX_CONTROL)
+		len = FRAME_MAX_CONTROL;
+	memcpy(payload, data, len);
+	if (ep->masks) {
+		entropy_bytes(key, sizeof(key));
+		frame_mask(payload, len, key, 0);
+	}
+	n = frame_encode_header(hdr, true, opcode, len, ep->masks ? key :
+	    NULL);
+	evbuffer_add(out, hdr, n);
+	evbuffer_add(out, payload, len);
+}
+
+/* A close frame to ep, once: §5.5.1 allows no data after it. */
+static void
+session_send_close(struct endpoint *ep, uint16_t code, const char *reason,
+    size_t reason_len)
+{
+	uint8_t	payload[FRAME_MAX_CONTROL];
+	size_t	n;
+
+	if (ep->bev == NULL || ep->state != ENDPOINT_OPEN || !ep->websocket ||
+	    ep->close_sent)
+		return;
+	n = frame_close_payload(payload, code, reason, reason_len);
+	session_write_control(ep, WS_OP_CLOSE, payload, n);
+	ep->close_sent = true;
+}
+
+/*
+ * Relays one chunk of a message from the input buffer in (where the
+ * chunk ends the used bytes the reader consumed) to dst as a frame.
+ */
+static void
+session_forward_chunk(struct endpoint *dst, struct evbuffer *in,
+    size_t used, struct frame_event *ev)
+{
+	struct evbuffer	*out = bufferevent_get_output(dst->bev);
+	uint8_t		 hdr[FRAME_MAX_HEADER], key[4];
+	size_t		 n;
+
+	evbuffer_drain(in, used - ev->len);
+	if (ev->len == 0 && !ev->last)
+		return;		/* an empty fragment carries nothing */
+	if (dst->masks) {
+		entropy_bytes(key, sizeof(key));
+		frame_mask(ev->data, ev->len, key, 0);
+	}
+	n = frame_encode_header(hdr, ev->last, dst->tx_in_message ?
+	    WS_OP_CONT : ev->opcode, ev->len, dst->masks ? key : NULL);
+	evbuffer_add(out, hdr, n);
+	evbuffer_remove_buffer(in, out, ev->len);
+	dst->tx_in_message = !ev->last;
+	dst->bytes_out += ev->len;
+	dst->msgs_out += ev->last;
+}
+
+/* closing ------------------------------------------------------------- */
+
+/* A side is done with the close handshake, or never had one. */
+static bool
+session_close_done(const struct endpoint *ep)
+{
+	return ep->state != ENDPOINT_OPEN || !ep->websocket ||
+	    (ep->close_sent && ep->close_rcvd);
+}
+
+/* Closes the TCP side of whatever finished; lingers when all did. */
+static void
+session_close_progress(struct session *s)
+{
+	if (s->client.websocket && s->client.close_sent &&
+	    s->client.close_rcvd)
+		session_endpoint_shutdown(&s->client);
+	if (s->backend.websocket && s->backend.close_sent &&
+	    s->backend.close_rcvd)
+		session_endpoint_shutdown(&s->backend);
+	if (session_close_done(&s->client) && session_close_done(&s->backend))
+		session_linger(s);
+}
+
+static void
+session_enter_closing(struct session *s)
+{
+	if (s->state == SESSION_RELAYING)
+		session_set_state(s, SESSION_CLOSING);
+	/* Replies must be readable even under backpressure. */
+	session_pause(&s->client, false);
+	session_pause(&s->backend, false);
+	/* A tcp backend has no close frame: it gets its FIN now. */
+	if (!s->backend.websocket)
+		session_endpoint_shutdown(&s->backend);
+}
+
+/*
+ * wsgate ends the session: a close frame with client_code to the client
+ * and backend_code to a websocket backend; their replies are awaited.
+ */
+void
+session_close_peers(struct session *s, uint16_t client_code,
+    uint16_t backend_code, const char *by, const char *reason)
+{
+	if (s->state != SESSION_RELAYING && s->state != SESSION_CLOSING)
+		return;
+	session_note_close(s, client_code, by, reason);
+	session_send_close(&s->client, client_code, reason, strlen(reason));
+	session_send_close(&s->backend, backend_code, reason, strlen(reason));
+	session_enter_closing(s);
+	session_close_progress(s);
+}
+
+/*
+ * ep broke the protocol (§7.1.7 "Fail the WebSocket Connection"): it
+ * gets its close code and its FIN without waiting for a reply; the other
+ * side is closed properly, 1011 for a client whose backend failed.
+ */
+static void
+session_fail(struct endpoint *ep, uint16_t code, const char *reason)
+{
+	struct session	*s = ep->s;
+	struct endpoint	*other = ep == &s->client ? &s->backend : &s->client;
+
+	log_info("session %llu: %s broke the protocol, closing with %u: %s",
+	    (unsigned long long)s->id, ep->name, code, reason);
+	session_note_close(s, ep == &s->client ? code : WS_CLOSE_INTERNAL,
+	    "wsgate", reason);
+	session_send_close(ep, code, reason, strlen(reason));
+	session_endpoint_shutdown(ep);
+	session_send_close(other, ep == &s->client ? WS_CLOSE_GOING_AWAY :
+	    WS_CLOSE_INTERNAL, reason, strlen(reason));
+	session_enter_closing(s);
+	session_close_progress(s);
+}
+
+/* A close frame from src: relayed to the other side, or answered. */
+static void
+session_close_frame(struct endpoint *src, const struct frame_event *ev)
+{
+	struct session	*s = src->s;
+	struct endpoint	*dst = src->peer;
+
+	log_debug("session %llu: %s sent close %u",
+	    (unsigned long long)s->id, src->name, ev->close_code);
+	src->close_rcvd = true;
+	session_note_close(s, ev->close_code, src->name, src == &s->client ?
+	    "client closed" : "backend closed");
+	if (dst != src && dst->websocket)
+		session_send_close(dst, ev->close_code, ev->reason,
+		    ev->reason_len);
+	else
+		/* Echo and tcp routes: wsgate answers with the same code. */
+		session_send_close(src, ev->close_code, NULL, 0);
+	session_enter_closing(s);
+	session_close_progress(s);
+}
+
+void
+session_closing_timeout(struct session *s)
+{
+	log_info("session %llu: close handshake timed out",
+	    (unsigned long long)s->id);
+	session_note_close(s, WS_CLOSE_ABNORMAL, "wsgate",
+	    "close handshake timed out");
+	session_linger(s);
+}
+
+/* frames from a WebSocket side ---------------------------------------- */
+
+static void
+session_control(struct endpoint *src, const struct frame_event *ev)
+{
+	struct session	*s = src->s;
+	struct endpoint	*dst = src->peer;
+	bool		 relay = dst != src && dst->websocket &&
+			    s->state == SESSION_RELAYING;
+
+	switch (ev->opcode) {
+	case WS_OP_PING:
+		/* End to end when both sides speak WebSocket (§5.5.2). */
+		if (relay)
+			session_write_control(dst, WS_OP_PING, ev->data,
+			    ev->len);
+		else if (s->state == SESSION_RELAYING)
+			session_write_control(src, WS_OP_PONG, ev->data,
+			    ev->len);
+		break;
+	case WS_OP_PONG:
+		/* The answer to wsgate's own keepalive stays here. */
+		if (src == &s->client && s->awaiting_pong &&
+		    ev->len == sizeof(s->ping_token) &&
+		    memcmp(ev->data, s->ping_token, ev->len) == 0) {
+			s->awaiting_pong = false;
+			session_arm(s->ping_timer,
+			    s->cfg->limits.ping_interval);
+		} else if (relay) {
+			session_write_control(dst, WS_OP_PONG, ev->data,
+			    ev->len);
+		}
+		break;
+	case WS_OP_CLOSE:
+		session_close_frame(src, ev);
+		break;
+	}
+}
+
+static void
+session_data(struct endpoint *src, struct evbuffer *in, size_t used,
+    struct frame_event *ev)
+{
+	struct session	*s = src->s;
+	struct endpoint	*dst = src->peer;
+
+	src->bytes_in += ev->len;
+	if (ev->last) {
+		src->msgs_in++;
+		gettimeofday(&s->last_activity, NULL);
+	}
+	if (s->state != SESSION_RELAYING || dst->close_sent) {
+		evbuffer_drain(in, used);	/* §5.5.1: after close */
+		return;
+	}
+	if (dst->websocket) {
+		session_forward_chunk(dst, in, used, ev);
+		return;
+	}
+	/* A tcp backend gets the payload bytes, as they arrive. */
+	evbuffer_drain(in, used - ev->len);
+	evbuffer_remove_buffer(in, bufferevent_get_output(dst->bev), ev->len);
+	dst->bytes_out += ev->len;
+}
+
+/* Reading src may go on while neither buffer it feeds is full. */
+static bool
+session_may_read(const struct endpoint *src)
+{
+	return !session_full(src) && !session_full(src->peer);
+}
+
+/* Parses what src sent, in place in its input buffer, event by event. */
+static void
+session_read_frames(struct endpoint *src)
+{
+	struct session		*s = src->s;
+	struct evbuffer		*in = bufferevent_get_input(src->bev);
+	struct evbuffer_iovec	 v;
+	struct frame_event	 ev;
+	size_t			 used;
+
+	while ((s->state == SESSION_RELAYING || s->state == SESSION_CLOSING) &&
+	    src->state == ENDPOINT_OPEN) {
+		if (s->state == SESSION_RELAYING && !session_may_read(src)) {
+			session_pause(src, true);
+			return;
+		}
+		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1 || v.iov_len == 0)
+			return;
+		used = frame_reader_feed(&src->reader, v.iov_base, v.iov_len,
+		    &ev);
+		switch (ev.type) {
+		case FRAME_NEED_MORE:
+			evbuffer_drain(in, used);
+			break;
+		case FRAME_DATA:
+			session_data(src, in, used, &ev);
+			break;
+		case FRAME_CONTROL:
+			/* The payload lives in the reader: drain first. */
+			evbuffer_drain(in, used);
+			session_control(src, &ev);
+			break;
+		case FRAME_ERROR:
+			evbuffer_drain(in, evbuffer_get_length(in));
+			session_fail(src, ev.close_code, ev.reason);
+			return;
+		}
+	}
+}
+
+/* bytes from a tcp backend -------------------------------------------- */
+
+/*
+ * Moves backend bytes to the client as messages, one per chunk, while
+ * the client's output has room.  In text mode a chunk ends at a whole
+ * code point so that each message is valid UTF-8 on its own (§5.6); a
+ * partial sequence waits for its next bytes.
+ */
+static void
+session_read_bytes(struct endpoint *src)
+{
+	struct session		*s = src->s;
+	struct endpoint		*c = &s->client;
+	struct evbuffer		*in = bufferevent_get_input(src->bev);
+	struct evbuffer		*out = bufferevent_get_output(c->bev);
+	bool			 text = s->rt->frames == ROUTE_FRAMES_TEXT;
+	struct utf8_state	 st;
+	uint8_t			 hdr[FRAME_MAX_HEADER];
+	size_t			 len, n;
+
+	while (s->state == SESSION_RELAYING &&
+	    (len = evbuffer_get_length(in)) > 0) {
+		if (session_full(c)) {
+			session_pause(src, true);
+			return;
+		}
+		n = len < SESSION_MAX_CHUNK ? len : SESSION_MAX_CHUNK;
+		if (text) {
+			utf8_init(&st);
+			if (utf8_validate(&st, evbuffer_pullup(in,
+			    (ev_ssize_t)n), n, NULL) == -1) {
+				session_close_peers(s, WS_CLOSE_INTERNAL, 0,
+				    "wsgate", "backend sent invalid utf-8");
+				return;
+			}
+			n -= st.have;
+			if (n == 0)
+				break;
+		}
+		evbuffer_add(out, hdr, frame_encode_header(hdr, true,
+		    text ? WS_OP_TEXT : WS_OP_BINARY, n, NULL));
+		evbuffer_remove_buffer(in, out, n);
+		src->bytes_in += n;
+		c->bytes_out += n;
+		c->msgs_out++;
+		gettimeofday(&s->last_activity, NULL);
+	}
+	session_pause(src, false);
+	if (src->eof && s->state == SESSION_RELAYING) {
+		if (evbuffer_get_length(in) > 0)
+			session_close_peers(s, WS_CLOSE_INTERNAL, 0, "wsgate",
+			    "backend closed inside a utf-8 sequence");
+		else
+			session_close_peers(s, WS_CLOSE_NORMAL, 0, "backend",
+			    "backend closed");
+	}
+}
+
+/* entry points from session.c ----------------------------------------- */
+
+void
+session_relay_read(struct endpoint *src)
+{
+	if (src->websocket)
+		session_read_frames(src);
+	else
+		session_read_bytes(src);
+}
+
+/* ep's output drained to its low watermark: resume what feeds it. */
+void
+session_relay_drained(struct endpoint *ep)
+{
+	struct session	*s = ep->s;
+	struct endpoint	*sides[2] = { &s->client, &s->backend };
+	size_t		 i;
+
+	for (i = 0; i < 2; i++) {
+		struct endpoint	*src = sides[i];
+
+		if (src->bev == NULL || !src->paused || src->peer == NULL ||
+		    !session_may_read(src) || s->state != SESSION_RELAYING)
+			continue;
+		session_pause(src, false);
+		session_relay_read(src);
+	}
+}
+
+/* EOF or error from a side that is relaying or closing. */
+void
+session_relay_event(struct endpoint *ep, short what)
+{
+	struct session	*s = ep->s;
+	bool		 client = ep == &s->client;
+
+	if ((what & BEV_EVENT_EOF) && !ep->websocket) {
+		/* A tcp backend's FIN: what it sent is delivered first. */
+		ep->eof = true;
+		session_read_bytes(ep);
+		return;
+	}
+	if (!ep->close_rcvd) {
+		/* No close frame: §7.1.5 calls this 1006. */
+		log_info("session %llu: %s %s without a close frame",
+		    (unsigned long long)s->id, ep->name,
+		    what & BEV_EVENT_EOF ? "closed" : "failed");
+		session_note_close(s, client ? WS_CLOSE_ABNORMAL :
+		    WS_CLOSE_INTERNAL, ep->name, client ? "client went away" :
+		    "backend went away");
+	}
+	session_endpoint_free(ep);
+	if (s->state == SESSION_RELAYING)
+		session_close_peers(s, WS_CLOSE_INTERNAL, WS_CLOSE_GOING_AWAY,
+		    ep->name, client ? "client went away" :
+		    "backend went away");
+	else
+		session_close_progress(s);
+}
+
+void
+session_idle_check(struct session *s)
+{
+	struct timeval	now, idle;
+	uint64_t	ms, limit = s->cfg->limits.idle_timeout;
+
+	gettimeofday(&now, NULL);
+	timersub(&now, &s->last_activity, &idle);
+	ms = (uint64_t)idle.tv_sec * 1000 + (uint64_t)idle.tv_usec / 1000;
+	if (ms >= limit)
+		session_close_peers(s, WS_CLOSE_GOING_AWAY,
+		    WS_CLOSE_GOING_AWAY, "wsgate", "idle timeout");
+	else
+		session_arm(s->timer, limit - ms);
+}
+
+/* Keepalive (DESIGN.md: middleboxes drop idle connections). */
+void
+session_ping(struct session *s)
+{
+	if (s->state != SESSION_RELAYING)
+		return;
+	if (!s->awaiting_pong) {
+		entropy_bytes(s->ping_token, sizeof(s->ping_token));
+		session_write_control(&s->client, WS_OP_PING, s->ping_token,
+		    sizeof(s->ping_token));
+		s->awaiting_pong = true;
+		session_arm(s->ping_timer, s->cfg->limits.pong_timeout);
+	} else if (s->client.paused) {
+		/* The pong may sit unread behind backpressure: wait on. */
+		session_arm(s->ping_timer, s->cfg->limits.pong_timeout);
+	} else {
+		session_fail(&s->client, WS_CLOSE_INTERNAL,
+		    "keepalive ping timeout");
+	}
+}
+
+void
+session_start_relay(struct session *s)
+{
+	struct endpoint	*c = &s->client, *b = &s->backend;
+	size_t		 high = s->cfg->limits.buffer_high_watermark;
+
+	session_set_state(s, SESSION_RELAYING);
+	gettimeofday(&s->last_activity, NULL);
+	c->peer = b->bev != NULL ? b : c;	/* echo: back to itself */
+	if (b->bev != NULL) {
+		b->peer = c;
+		b->websocket = s->rt->be->type == BACKEND_WEBSOCKET;
+		b->masks = b->websocket;
+		frame_reader_init(&b->reader, FRAME_FROM_SERVER,
+		    s->cfg->limits.max_message);
+		backend_session_open(s->srv);
+		s->counted = true;
+		/* Read bound: libevent stops reading past it. */
+		bufferevent_setwatermark(b->bev, EV_READ, 0, high);
+		bufferevent_setwatermark(b->bev, EV_WRITE, high / 2, 0);
+		bufferevent_enable(b->bev, EV_READ | EV_WRITE);
+	}
+	bufferevent_setwatermark(c->bev, EV_READ, 0, high);
+	bufferevent_setwatermark(c->bev, EV_WRITE, high / 2, 0);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	/* Frames that came right behind the request head or the 101. */
+	session_relay_read(c);
+	if (b->bev != NULL && s->state == SESSION_RELAYING)
+		session_relay_read(b);
+}

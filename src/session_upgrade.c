@@ -1,0 +1,405 @@
+/*
+ * session_upgrade — from the client's request head to the 101: the
+ * server side of the opening handshake (RFC 6455 §4.2), choosing and
+ * connecting a backend server (the next one on failure, DESIGN.md step
+ * 4), and for websocket backends the client side (§4.1): wsgate's own
+ * request, the backend's 101 checked before the client gets its own.  A
+ * backend that answers anything but 101 has its answer passed to the
+ * client and both connections closed: the connection never becomes a
+ * tunnel (no WebSocket smuggling), and client bytes that came behind
+ * the request head are never sent to the backend as they are.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/util.h>
+
+#include "log.h"
+#include "session_int.h"
+
+/* The most of a refusal's body passed to the client. */
+#define SESSION_REFUSAL_BODY	(64 * 1024)
+
+static void	session_connect_next(struct session *);
+
+void
+session_upgrade_free(struct session *s)
+{
+	if (s->up == NULL)
+		return;
+	free(s->up->head);
+	free(s->up->protocol);
+	free(s->up->passthrough);
+	free(s->up);
+	s->up = NULL;
+}
+
+/* Sends an HTTP error and closes (DESIGN.md "Handshake responses"). */
+void
+session_reject(struct session *s, const struct handshake_result *hr)
+{
+	char	buf[512];
+	size_t	n;
+
+	s->status = hr->status;
+	session_note_close(s, 0, "wsgate", hr->reason);
+	log_info("session %llu: %s %s: %d %s", (unsigned long long)s->id,
+	    s->peer, s->target, hr->status, hr->reason);
+	n = handshake_format(hr, buf, sizeof(buf));
+	evbuffer_add(bufferevent_get_output(s->client.bev), buf, n);
+	session_upgrade_free(s);
+	session_linger(s);
+}
+
+static void
+session_send_101(struct session *s, const struct handshake_result *hr)
+{
+	char	*buf;
+	size_t	 size, n;
+
+	size = 512 + (hr->passthrough ? strlen(hr->passthrough) : 0) +
+	    (hr->protocol ? strlen(hr->protocol) : 0);
+	if ((buf = malloc(size)) == NULL) {
+		session_close(s, "out of memory");
+		return;
+	}
+	s->status = 101;
+	n = handshake_format(hr, buf, size);
+	evbuffer_add(bufferevent_get_output(s->client.bev), buf, n);
+	free(buf);
+}
+
+/* Keeps the path and the fact that a query was there, not its tokens. */
+static void
+session_note_target(struct session *s, const struct http_request *req)
+{
+	const char	*q = memchr(req->target, '?', req->target_len);
+	size_t		 n = q ? (size_t)(q - req->target) : req->target_len;
+
+	snprintf(s->target, sizeof(s->target), "%.*s%s",
+	    (int)(n > 100 ? 100 : n), req->target, q ? "?<redacted>" : "");
+}
+
+/* The 101 goes out, frames start flowing. */
+static void
+session_upgraded(struct session *s, const struct handshake_result *hr)
+{
+	session_send_101(s, hr);
+	session_upgrade_free(s);
+	session_start_relay(s);
+}
+
+static void
+session_handshake_done(struct session *s)
+{
+	struct handshake_result	*hr = &s->up->hr;
+
+	s->rt = hr->rt;
+	if (hr->status != 101) {
+		session_reject(s, hr);
+		return;
+	}
+	if (s->rt->be->type == BACKEND_ECHO) {
+		session_upgraded(s, hr);
+		return;
+	}
+	/* The client's frames wait in its input until the 101. */
+	bufferevent_disable(s->client.bev, EV_READ);
+	session_set_state(s, SESSION_CONNECTING);
+	backend_attempt_init(&s->up->attempt,
+	    (const struct sockaddr *)&s->peer_ss);
+	session_connect_next(s);
+}
+
+/*
+ * Keeps a copy of the head: a websocket backend gets a request made from
+ * it after the connect, when the client's buffer has moved on.
+ */
+static int
+session_keep_head(struct session *s, const char *head, size_t len)
+{
+	const char	*errstr;
+	int		 status;
+
+	if ((s->up = calloc(1, sizeof(*s->up))) == NULL ||
+	    (s->up->head = malloc(len)) == NULL)
+		return -1;
+	memcpy(s->up->head, head, len);
+	/* Parsed once already: it cannot fail now. */
+	if (http_parse_request(s->up->head, len, len, &s->up->req, &status,
+	    &errstr) != HTTP_PARSE_OK)
+		return -1;
+	return 0;
+}
+
+void
+session_read_head(struct session *s)
+{
+	struct evbuffer		*in = bufferevent_get_input(s->client.bev);
+	struct http_request	 req;
+	struct handshake_result	 hr;
+	size_t			 len = evbuffer_get_length(in);
+	const char		*errstr;
+	int			 status;
+	char			*head;
+
+	head = (char *)evbuffer_pullup(in, (ev_ssize_t)len);
+	switch (http_parse_request(head, len,
+	    s->cfg->limits.max_request_head, &req, &status, &errstr)) {
+	case HTTP_PARSE_NEED_MORE:
+		return;
+	case HTTP_PARSE_ERROR:
+		handshake_fail(&hr, status, errstr);
+		session_reject(s, &hr);
+		return;
+	case HTTP_PARSE_OK:
+		break;
+	}
+	session_note_target(s, &req);
+	if (session_keep_head(s, head, req.head_len) == -1) {
+		session_close(s, "out of memory");
+		return;
+	}
+	/* The rest belongs to the next phase: frames. */
+	evbuffer_drain(in, req.head_len);
+	handshake_check(&s->up->req, s->cfg, &s->up->hr);
+	session_handshake_done(s);
+}
+
+/* connecting the backend --------------------------------------------- */
+
+static void
+session_connect_failed(struct session *s, const char *what)
+{
+	log_info("session %llu: backend %s: %s, %s",
+	    (unsigned long long)s->id, s->srv->address, what,
+	    s->up->attempt.count <= s->rt->be->retries ?
+	    "trying the next server" : "no retry left");
+	backend_report(s->rt->be, s->srv, false, backend_now());
+	session_endpoint_free(&s->backend);
+	session_connect_next(s);
+}
+
+void
+session_connect_timeout(struct session *s)
+{
+	s->up->timed_out = true;
+	session_connect_failed(s, s->state == SESSION_CONNECTING ?
+	    "connect timed out" : "no 101 in time");
+}
+
+/* Every try failed: 503 when no server was up at all, else 502/504. */
+static void
+session_no_backend(struct session *s, enum backend_pick_result why)
+{
+	struct handshake_result	hr;
+
+	if (why == BACKEND_NONE_HEALTHY && s->up->attempt.count == 0)
+		handshake_fail(&hr, 503, "no healthy backend server");
+	else if (s->up->timed_out)
+		handshake_fail(&hr, 504, "backend timed out");
+	else
+		handshake_fail(&hr, 502, "backend unreachable or invalid");
+	hr.rt = s->rt;
+	s->backend.state = ENDPOINT_CLOSED;
+	s->srv = NULL;
+	session_reject(s, &hr);
+}
+
+static void
+session_connect_next(struct session *s)
+{
+	enum backend_pick_result	why;
+
+	if (s->state != SESSION_CONNECTING)
+		session_set_state(s, SESSION_CONNECTING);
+	s->backend.state = ENDPOINT_OPEN;
+	for (;;) {
+		why = backend_pick(s->rt->be, &s->up->attempt, backend_now(),
+		    &s->srv);
+		if (why != BACKEND_PICKED) {
+			session_no_backend(s, why);
+			return;
+		}
+		s->backend.bev = backend_connect(s->base, s->srv);
+		if (s->backend.bev != NULL)
+			break;
+		log_warn("session %llu: connect %s", (unsigned long long)s->id,
+		    s->srv->address);
+		backend_report(s->rt->be, s->srv, false, backend_now());
+	}
+	session_set_backend_callbacks(s);
+	bufferevent_disable(s->backend.bev, EV_READ);
+	session_arm(s->timer, s->rt->be->connect_timeout);
+}
+
+/* Sends wsgate's own opening handshake to a websocket backend. */
+static void
+session_upstream_request(struct session *s)
+{
+	struct handshake_upstream	*up = &s->up->up;
+	char				*req;
+	size_t				 len;
+
+	up->req = &s->up->req;
+	up->rt = s->rt;
+	up->be = s->rt->be;
+	up->client_ip = s->ip;
+	up->scheme = "http";
+	handshake_upstream_key(up);
+	req = handshake_upstream_request(up, &len);
+	evbuffer_add(bufferevent_get_output(s->backend.bev), req, len);
+	free(req);
+	session_set_state(s, SESSION_UPGRADING);
+	bufferevent_setwatermark(s->backend.bev, EV_READ, 0,
+	    s->cfg->limits.max_request_head + 1);
+	bufferevent_enable(s->backend.bev, EV_READ | EV_WRITE);
+}
+
+static void
+session_connected(struct session *s)
+{
+	log_debug("session %llu: connected to %s", (unsigned long long)s->id,
+	    s->srv->address);
+	if (s->rt->be->type == BACKEND_WEBSOCKET) {
+		session_upstream_request(s);
+		return;
+	}
+	backend_report(s->rt->be, s->srv, true, backend_now());
+	session_upgraded(s, &s->up->hr);
+}
+
+void
+session_backend_connect_event(struct session *s, short what)
+{
+	int	err = EVUTIL_SOCKET_ERROR();
+
+	if (s->state == SESSION_REFUSING) {
+		/* The refusal's body ends with the connection. */
+		session_refusal_body(s);
+		session_linger(s);
+		return;
+	}
+	if (what & BEV_EVENT_CONNECTED) {
+		session_connected(s);
+		return;
+	}
+	if (s->state == SESSION_UPGRADING)
+		session_connect_failed(s, "closed before its 101");
+	else
+		session_connect_failed(s, err != 0 ?
+		    evutil_socket_error_to_string(err) :
+		    "connection closed");
+}
+
+/* the backend's answer ------------------------------------------------ */
+
+/* Passes a refusal (401, 403, ...) on: head now, body as it comes. */
+static void
+session_refuse(struct session *s, const struct http_response *resp)
+{
+	const struct http_header	*cl;
+	char				*head, *end;
+	size_t				 len;
+	unsigned long long		 body = SESSION_REFUSAL_BODY;
+
+	s->status = resp->status;
+	session_note_close(s, 0, "backend", "backend refused the upgrade");
+	log_info("session %llu: %s %s: backend %s answered %d",
+	    (unsigned long long)s->id, s->peer, s->target, s->srv->address,
+	    resp->status);
+	cl = http_find_header(&resp->fields, "Content-Length", NULL);
+	if (cl != NULL) {
+		errno = 0;
+		body = strtoull(cl->value, &end, 10);
+		if (errno != 0 || end != cl->value + cl->value_len ||
+		    body > SESSION_REFUSAL_BODY)
+			body = SESSION_REFUSAL_BODY;
+	}
+	head = handshake_upstream_refusal(resp, &len);
+	evbuffer_add(bufferevent_get_output(s->client.bev), head, len);
+	free(head);
+	s->up->body_left = body;
+	session_set_state(s, SESSION_REFUSING);
+	bufferevent_setwatermark(s->backend.bev, EV_READ, 0, 0);
+}
+
+void
+session_refusal_body(struct session *s)
+{
+	struct evbuffer	*in = bufferevent_get_input(s->backend.bev);
+	size_t		 n = evbuffer_get_length(in);
+
+	if (n > s->up->body_left)
+		n = s->up->body_left;
+	evbuffer_remove_buffer(in, bufferevent_get_output(s->client.bev), n);
+	s->up->body_left -= n;
+	evbuffer_drain(in, evbuffer_get_length(in));
+	if (s->up->body_left == 0)
+		session_linger(s);
+}
+
+/*
+ * Checks the backend's 101 and keeps what the client's 101 needs from
+ * it (resp points into the input buffer).  Returns 0, or -1 when the
+ * session moved on (next server, or closed).
+ */
+static int
+session_backend_accepts(struct session *s, const struct http_response *resp)
+{
+	struct session_upgrade	*u = s->up;
+	const char		*proto, *errstr;
+	size_t			 proto_len, len;
+
+	if (handshake_upstream_check(&u->up, resp, &proto, &proto_len,
+	    &errstr) == -1) {
+		session_connect_failed(s, errstr);
+		return -1;
+	}
+	backend_report(s->rt->be, s->srv, true, backend_now());
+	u->passthrough = handshake_upstream_passthrough(resp, &len);
+	if (proto != NULL && (u->protocol = strndup(proto, proto_len)) ==
+	    NULL) {
+		session_close(s, "out of memory");
+		return -1;
+	}
+	u->hr.protocol = u->protocol;
+	u->hr.passthrough = u->passthrough;
+	return 0;
+}
+
+void
+session_read_upstream(struct session *s)
+{
+	struct evbuffer		*in = bufferevent_get_input(s->backend.bev);
+	struct http_response	 resp;
+	size_t			 len = evbuffer_get_length(in);
+	const char		*errstr;
+	char			*head;
+
+	head = (char *)evbuffer_pullup(in, (ev_ssize_t)len);
+	switch (http_parse_response(head, len,
+	    s->cfg->limits.max_request_head, &resp, &errstr)) {
+	case HTTP_PARSE_NEED_MORE:
+		return;
+	case HTTP_PARSE_ERROR:
+		session_connect_failed(s, errstr);
+		return;
+	case HTTP_PARSE_OK:
+		break;
+	}
+	if (resp.status != 101) {
+		session_refuse(s, &resp);
+		evbuffer_drain(in, resp.head_len);
+		session_refusal_body(s);
+		return;
+	}
+	if (session_backend_accepts(s, &resp) == -1)
+		return;
+	/* What follows the head are the backend's first frames. */
+	evbuffer_drain(in, resp.head_len);
+	session_upgraded(s, &s->up->hr);
+}
