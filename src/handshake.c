@@ -329,8 +329,13 @@ handshake_upstream_target(FILE *fp, const struct handshake_upstream *up)
 			plen--;
 		fwrite(prefix, 1, plen, fp);
 	}
-	if (n == 0 || *t != '/')
+	/* What is left may be empty, a query, or the rest of a segment. */
+	if (n == 0 || *t == '?') {
+		if (prefix == NULL)
+			fputc('/', fp);
+	} else if (*t != '/') {
 		fputc('/', fp);
+	}
 	fwrite(t, 1, n, fp);
 }
 

@@ -279,7 +279,8 @@ session_write_cb(struct bufferevent *bev, void *arg)
 	(void)bev;
 	if (ep->state != ENDPOINT_OPEN)
 		session_endpoint_progress(ep);
-	else if (ep->s->state == SESSION_RELAYING)
+	else if (ep->s->state == SESSION_RELAYING ||
+	    ep->s->state == SESSION_CLOSING)
 		session_relay_drained(ep);
 }
 

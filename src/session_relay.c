@@ -133,9 +133,6 @@ session_enter_closing(struct session *s)
 {
 	if (s->state == SESSION_RELAYING)
 		session_set_state(s, SESSION_CLOSING);
-	/* Replies must be readable even under backpressure. */
-	session_pause(&s->client, false);
-	session_pause(&s->backend, false);
 	/* A tcp backend has no close frame: it gets its FIN now. */
 	if (!s->backend.websocket)
 		session_endpoint_shutdown(&s->backend);
@@ -264,8 +261,11 @@ session_data(struct endpoint *src, struct evbuffer *in, size_t used,
 		src->msgs_in++;
 		gettimeofday(&s->last_activity, NULL);
 	}
-	if (s->state != SESSION_RELAYING || dst->close_sent) {
-		evbuffer_drain(in, used);	/* §5.5.1: after close */
+	/* §5.5.1: no data after a close frame, which only binds the
+	 * sender: the side that closed first still gets data until its
+	 * reply. */
+	if (dst->close_sent || dst->state != ENDPOINT_OPEN) {
+		evbuffer_drain(in, used);
 		return;
 	}
 	if (dst->websocket) {
@@ -297,7 +297,7 @@ session_read_frames(struct endpoint *src)
 
 	while ((s->state == SESSION_RELAYING || s->state == SESSION_CLOSING) &&
 	    src->state == ENDPOINT_OPEN) {
-		if (s->state == SESSION_RELAYING && !session_may_read(src)) {
+		if (!session_may_read(src)) {
 			session_pause(src, true);
 			return;
 		}
@@ -406,7 +406,7 @@ session_relay_drained(struct endpoint *ep)
 		struct endpoint	*src = sides[i];
 
 		if (src->bev == NULL || !src->paused || src->peer == NULL ||
-		    !session_may_read(src) || s->state != SESSION_RELAYING)
+		    !session_may_read(src))
 			continue;
 		session_pause(src, false);
 		session_relay_read(src);
