@@ -228,9 +228,52 @@ frame_read_header(struct frame_reader *r, const uint8_t *p, size_t n,
 }
 
 /* Hands out the next chunk of a data frame from p; returns bytes taken. */
+/*
+ * Unmasks a payload chunk and checks the UTF-8 of text; with remask, the
+ * chunk is left masked with that key instead (from offset 0), in the
+ * same pass: binary with the combined key, text block by block so that
+ * each byte is unmasked, checked and masked again while in cache.
+ * Returns -1 at invalid UTF-8 (§8.1: fail at the first invalid byte, and
+ * a final fragment must not end inside a character).
+ */
+static int
+frame_unmask_checked(struct frame_reader *r, uint8_t *p, size_t n,
+    const uint8_t *remask)
+{
+	static const uint8_t	 zero[4];
+	const uint8_t		*key = r->masked ? r->mask : zero;
+	uint8_t			 both[4];
+	size_t			 off, block;
+	int			 i;
+
+	if (r->msg_opcode != WS_OP_TEXT) {
+		if (remask == NULL) {
+			if (r->masked)
+				frame_mask(p, n, key, r->offset);
+			return 0;
+		}
+		for (i = 0; i < 4; i++)
+			both[i] = key[(r->offset + (uint64_t)i) % 4] ^ remask[i];
+		frame_mask(p, n, both, 0);
+		return 0;
+	}
+	for (off = 0; off < n; off += block) {
+		block = n - off < 4096 ? n - off : 4096;
+		if (r->masked)
+			frame_mask(p + off, block, key, r->offset + off);
+		if (utf8_validate(&r->utf8, p + off, block, NULL) == -1)
+			return -1;
+		if (remask != NULL)
+			frame_mask(p + off, block, remask, off);
+	}
+	if (r->fin && n == r->remaining && !utf8_complete(&r->utf8))
+		return -1;
+	return 0;
+}
+
 static size_t
 frame_read_data(struct frame_reader *r, uint8_t *p, size_t n,
-    struct frame_event *ev)
+    const uint8_t *remask, struct frame_event *ev)
 {
 	size_t	 take = n;
 
@@ -240,20 +283,10 @@ frame_read_data(struct frame_reader *r, uint8_t *p, size_t n,
 		ev->type = FRAME_NEED_MORE;
 		return 0;
 	}
-	if (r->masked)
-		frame_mask(p, take, r->mask, r->offset);
-	if (r->msg_opcode == WS_OP_TEXT) {
-		/*
-		 * §8.1: fail at the first invalid byte, not at the end of the
-		 * text, and a final fragment must not end inside a character.
-		 */
-		if (utf8_validate(&r->utf8, p, take, NULL) == -1 ||
-		    (r->fin && take == r->remaining &&
-		    !utf8_complete(&r->utf8))) {
-			frame_fail(r, ev, WS_CLOSE_INVALID_DATA,
-			    "invalid utf-8 in text message");
-			return take;
-		}
+	if (frame_unmask_checked(r, p, take, remask) == -1) {
+		frame_fail(r, ev, WS_CLOSE_INVALID_DATA,
+		    "invalid utf-8 in text message");
+		return take;
 	}
 
 	ev->type = FRAME_DATA;
@@ -336,8 +369,8 @@ frame_read_control(struct frame_reader *r, const uint8_t *p, size_t n,
 }
 
 size_t
-frame_reader_feed(struct frame_reader *r, uint8_t *buf, size_t len,
-    struct frame_event *ev)
+frame_reader_feed_masked(struct frame_reader *r, uint8_t *buf, size_t len,
+    const uint8_t *remask, struct frame_event *ev)
 {
 	size_t	 used = 0, n;
 
@@ -365,8 +398,15 @@ frame_reader_feed(struct frame_reader *r, uint8_t *buf, size_t len,
 	if (frame_is_control(r->opcode))
 		n = frame_read_control(r, buf + used, len - used, ev);
 	else
-		n = frame_read_data(r, buf + used, len - used, ev);
+		n = frame_read_data(r, buf + used, len - used, remask, ev);
 	return used + n;
+}
+
+size_t
+frame_reader_feed(struct frame_reader *r, uint8_t *buf, size_t len,
+    struct frame_event *ev)
+{
+	return frame_reader_feed_masked(r, buf, len, NULL, ev);
 }
 
 size_t

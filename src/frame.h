@@ -133,6 +133,15 @@ size_t	frame_reader_feed(struct frame_reader *r, uint8_t *buf, size_t len,
 	    struct frame_event *ev);
 
 /*
+ * The same, for a relay that re-masks (RFC 6455 §5.3, §10.3): a DATA
+ * event's chunk is left masked with remask (4 bytes, from offset 0 at
+ * ev->data) instead of plain, in the same pass as the unmasking.
+ * Control payloads are still given plain.
+ */
+size_t	frame_reader_feed_masked(struct frame_reader *r, uint8_t *buf,
+	    size_t len, const uint8_t *remask, struct frame_event *ev);
+
+/*
  * Writes a frame header into out (FRAME_MAX_HEADER bytes) and returns its
  * length.  mask NULL means unmasked (server to client).
  */

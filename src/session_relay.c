@@ -79,22 +79,20 @@ session_send_close(struct endpoint *ep, uint16_t code, const char *reason,
 /*
  * Relays one chunk of a message from the input buffer in (where the
  * chunk ends the used bytes the reader consumed) to dst as a frame.
+ * When dst takes masked frames the reader has already masked the chunk
+ * with key.
  */
 static void
 session_forward_chunk(struct endpoint *dst, struct evbuffer *in,
-    size_t used, struct frame_event *ev)
+    size_t used, const struct frame_event *ev, const uint8_t *key)
 {
 	struct evbuffer	*out = bufferevent_get_output(dst->bev);
-	uint8_t		 hdr[FRAME_MAX_HEADER], key[4];
+	uint8_t		 hdr[FRAME_MAX_HEADER];
 	size_t		 n;
 
 	evbuffer_drain(in, used - ev->len);
 	if (ev->len == 0 && !ev->last)
 		return;		/* an empty fragment carries nothing */
-	if (dst->masks) {
-		entropy_bytes(key, sizeof(key));
-		frame_mask(ev->data, ev->len, key, 0);
-	}
 	n = frame_encode_header(hdr, ev->last, dst->tx_in_message ?
 	    WS_OP_CONT : ev->opcode, ev->len, dst->masks ? key : NULL);
 	evbuffer_add(out, hdr, n);
@@ -251,7 +249,7 @@ session_control(struct endpoint *src, const struct frame_event *ev)
 
 static void
 session_data(struct endpoint *src, struct evbuffer *in, size_t used,
-    struct frame_event *ev)
+    const struct frame_event *ev, const uint8_t *key)
 {
 	struct session	*s = src->s;
 	struct endpoint	*dst = src->peer;
@@ -269,7 +267,7 @@ session_data(struct endpoint *src, struct evbuffer *in, size_t used,
 		return;
 	}
 	if (dst->websocket) {
-		session_forward_chunk(dst, in, used, ev);
+		session_forward_chunk(dst, in, used, ev, key);
 		return;
 	}
 	/* A tcp backend gets the payload bytes, as they arrive. */
@@ -293,6 +291,7 @@ session_read_frames(struct endpoint *src)
 	struct evbuffer		*in = bufferevent_get_input(src->bev);
 	struct evbuffer_iovec	 v;
 	struct frame_event	 ev;
+	uint8_t			 key[4];
 	size_t			 used;
 
 	while ((s->state == SESSION_RELAYING || s->state == SESSION_CLOSING) &&
@@ -303,14 +302,18 @@ session_read_frames(struct endpoint *src)
 		}
 		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1 || v.iov_len == 0)
 			return;
-		used = frame_reader_feed(&src->reader, v.iov_base, v.iov_len,
-		    &ev);
+		/* Towards a backend: a fresh key per frame, applied by the
+		 * reader in the pass that removes the client's (§10.3). */
+		if (src->peer->masks)
+			entropy_bytes(key, sizeof(key));
+		used = frame_reader_feed_masked(&src->reader, v.iov_base,
+		    v.iov_len, src->peer->masks ? key : NULL, &ev);
 		switch (ev.type) {
 		case FRAME_NEED_MORE:
 			evbuffer_drain(in, used);
 			break;
 		case FRAME_DATA:
-			session_data(src, in, used, &ev);
+			session_data(src, in, used, &ev, key);
 			break;
 		case FRAME_CONTROL:
 			/* The payload lives in the reader: drain first. */

@@ -1119,6 +1119,71 @@ START_TEST(test_frame_close_payload_truncation)
 }
 END_TEST
 
+
+/*
+ * frame_reader_feed_masked: a relay's chunks come out masked with the
+ * new key from their own offset 0, whatever the split; text is still
+ * checked, and invalid UTF-8 still fails with 1007.
+ */
+static const uint8_t frame_remask_key[4] = { 0xde, 0xad, 0xbe, 0xef };
+
+static void
+frame_remask_run(uint8_t opcode, const char *plain, size_t len,
+    size_t split, bool valid)
+{
+	static const uint8_t	 cmask[4] = { 0x11, 0x22, 0x33, 0x44 };
+	struct frame_reader	 r;
+	struct frame_event	 ev;
+	uint8_t			 wire[256], got[256];
+	size_t			 n, off = 0, used, gotlen = 0, i, end;
+	bool			 failed = false;
+
+	ck_assert(len + 6 <= sizeof(wire) && len < 126);
+	n = frame_encode_header(wire, true, opcode, len, cmask);
+	memcpy(wire + n, plain, len);
+	frame_mask(wire + n, len, cmask, 0);
+	n += len;
+	frame_reader_init(&r, FRAME_FROM_CLIENT, 0);
+	while (off < n && !failed) {
+		end = off < split && split < n ? split : n;
+		used = frame_reader_feed_masked(&r, wire + off, end - off,
+		    frame_remask_key, &ev);
+		if (ev.type == FRAME_ERROR) {
+			ck_assert_uint_eq(ev.close_code, WS_CLOSE_INVALID_DATA);
+			failed = true;
+		} else if (ev.type == FRAME_DATA) {
+			/* Each chunk is masked from its own offset 0. */
+			for (i = 0; i < ev.len; i++)
+				got[gotlen + i] = ev.data[i] ^
+				    frame_remask_key[i % 4];
+			gotlen += ev.len;
+		}
+		off += used;
+	}
+	ck_assert(failed == !valid);
+	if (valid) {
+		ck_assert_uint_eq(gotlen, len);
+		ck_assert(memcmp(got, plain, len) == 0);
+	}
+}
+
+START_TEST(test_frame_remask)
+{
+	static const char	 text[] = "h\xc3\xa9llo w\xc3\xb6rld \xe2\x9c\x93";
+	static const char	 bad[] = "abc\xc3\x28" "def";
+	size_t			 split;
+
+	for (split = 0; split <= sizeof(text) + 6; split++) {
+		frame_remask_run(WS_OP_BINARY, text, sizeof(text) - 1, split,
+		    true);
+		frame_remask_run(WS_OP_TEXT, text, sizeof(text) - 1, split,
+		    true);
+		frame_remask_run(WS_OP_TEXT, bad, sizeof(bad) - 1, split,
+		    false);
+	}
+}
+END_TEST
+
 static Suite *
 frame_suite(void)
 {
@@ -1136,6 +1201,7 @@ frame_suite(void)
 	tcase_add_test(tc, test_frame_data_chunks);
 	tcase_add_test(tc, test_frame_unmask_in_place);
 	tcase_add_test(tc, test_frame_error_sticks);
+	tcase_add_test(tc, test_frame_remask);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 
