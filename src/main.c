@@ -156,8 +156,6 @@ main(int argc, char *argv[])
 
 	if ((main_base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
-	if ((main_listener = listener_open(main_base, cfg)) == NULL)
-		fatalx("cannot listen, exiting");
 	/* For re-resolving backend server names; /etc/resolv.conf. */
 	if ((dns = evdns_base_new(main_base,
 	    EVDNS_BASE_INITIALIZE_NAMESERVERS)) == NULL)
@@ -174,6 +172,9 @@ main(int argc, char *argv[])
 	    evsignal_add(ev_int, NULL) == -1 ||
 	    evsignal_add(ev_hup, NULL) == -1)
 		fatalx("cannot install signal handlers");
+	/* After the handlers: a SIGTERM once we listen must be graceful. */
+	if ((main_listener = listener_open(main_base, cfg)) == NULL)
+		fatalx("cannot listen, exiting");
 	log_info("wsgate %s started with %s (%zu routes)", WSGATE_VERSION,
 	    path, cfg->nroutes);
 
