@@ -49,11 +49,36 @@ typedef void (*config_key_fn)(struct config_ctx *, yaml_node_t *,
 typedef void (*config_pair_fn)(struct config_ctx *, yaml_node_t *,
     yaml_node_t *, const char *, const char *, void *);
 
-struct config_key {
-	const char	*name;
-	config_key_fn	 parse;
-	bool		 required;
+enum config_unit {
+	CONFIG_NOT_QUANTITY,
+	CONFIG_DURATION,	/* uint64_t milliseconds */
+	CONFIG_SIZE		/* uint64_t bytes */
 };
+
+/* A duration or size: where it goes, its default and its bounds (0 is
+ * always allowed when zero_ok: it means "off"). */
+struct config_quantity {
+	enum config_unit unit;
+	size_t		 offset;	/* in the object being filled */
+	uint64_t	 def;
+	uint64_t	 min;
+	uint64_t	 max;
+	bool		 zero_ok;
+	const char	*range;		/* the bounds, as errors say them */
+};
+
+/* A key of a mapping: a parser, or (parse NULL) a quantity. */
+struct config_key {
+	const char		*name;
+	config_key_fn		 parse;
+	bool			 required;
+	struct config_quantity	 q;
+};
+
+#define KiB	(1024ULL)
+#define MiB	(1024ULL * 1024)
+#define GiB	(1024ULL * 1024 * 1024)
+#define SEC	(1000ULL)
 
 static void
 config_error(struct config_ctx *ctx, const yaml_node_t *node,
@@ -125,6 +150,39 @@ config_calloc(size_t n, size_t size)
 		exit(1);
 	}
 	return p;
+}
+
+/* Parses a duration or size scalar and checks its bounds. */
+static int
+config_quantity(struct config_ctx *ctx, yaml_node_t *node, const char *path,
+    const struct config_quantity *q, uint64_t *out)
+{
+	const char	*s, *errstr;
+	uint64_t	 v;
+	int		 rc;
+
+	if ((s = config_scalar(ctx, node, path)) == NULL)
+		return -1;
+	if (q->unit == CONFIG_DURATION)
+		rc = units_parse_duration(s, &v, &errstr);
+	else
+		rc = units_parse_size(s, &v, &errstr);
+	if (rc == -1) {
+		config_error(ctx, node, path, "\"%s\": %s", s, errstr);
+		return -1;
+	}
+	if (!(v == 0 && q->zero_ok) && (v < q->min || v > q->max)) {
+		config_error(ctx, node, path, "must be %s", q->range);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static uint64_t *
+config_quantity_field(const struct config_quantity *q, void *obj)
+{
+	return (uint64_t *)(void *)((char *)obj + q->offset);
 }
 
 /*
@@ -218,10 +276,14 @@ config_mapping_pair(struct config_ctx *ctx, yaml_node_t *key,
 	const struct config_key		*k;
 
 	for (k = w->keys; k->name != NULL; k++) {
-		if (strcmp(k->name, name) == 0) {
+		if (strcmp(k->name, name) != 0)
+			continue;
+		if (k->parse != NULL)
 			k->parse(ctx, value, path, w->obj);
-			return;
-		}
+		else
+			config_quantity(ctx, value, path, &k->q,
+			    config_quantity_field(&k->q, w->obj));
+		return;
 	}
 	config_unknown_key(ctx, key, path, w->keys, sizeof(*w->keys));
 }
@@ -403,8 +465,8 @@ config_listen_address(struct config_ctx *ctx, yaml_node_t *node,
 }
 
 static const struct config_key config_listen_keys[] = {
-	{ "address", config_listen_address, true },
-	{ NULL, NULL, false }
+	{ "address", config_listen_address, true, { 0 } },
+	{ NULL, NULL, false, { 0 } }
 };
 
 static void
@@ -443,8 +505,8 @@ config_log_level(struct config_ctx *ctx, yaml_node_t *node,
 }
 
 static const struct config_key config_log_keys[] = {
-	{ "level", config_log_level, false },
-	{ NULL, NULL, false }
+	{ "level", config_log_level, false, { 0 } },
+	{ NULL, NULL, false, { 0 } }
 };
 
 static void
@@ -454,106 +516,49 @@ config_log(struct config_ctx *ctx, yaml_node_t *node, const char *path,
 	config_mapping(ctx, node, path, config_log_keys, obj);
 }
 
-/* limits: ------------------------------------------------------------- */
+/* quantities and limits: ---------------------------------------------- */
 
-enum config_unit {
-	CONFIG_DURATION,
-	CONFIG_SIZE
-};
 
-/* One row per limit: name, unit, default and bounds (0 always allowed
- * when zero_ok: it means "off"). */
-struct config_limit {
-	const char	*name;
-	enum config_unit unit;
-	size_t		 offset;
-	uint64_t	 def;
-	uint64_t	 min;
-	uint64_t	 max;
-	bool		 zero_ok;
-	const char	*range;		/* the bounds, as errors say them */
-};
 
-#define KiB	(1024ULL)
-#define MiB	(1024ULL * 1024)
-#define GiB	(1024ULL * 1024 * 1024)
-#define SEC	(1000ULL)
+
+
+/* Sets the quantities of a key table to their defaults. */
+static void
+config_defaults(const struct config_key *keys, void *obj)
+{
+	for (; keys->name != NULL; keys++)
+		if (keys->parse == NULL)
+			*config_quantity_field(&keys->q, obj) = keys->q.def;
+}
+
 #define LIMIT(f)	offsetof(struct config_limits, f)
 
-static const struct config_limit config_limits_table[] = {
-	{ "handshake_timeout", CONFIG_DURATION, LIMIT(handshake_timeout),
-	    10 * SEC, 100, 600 * SEC, false, "between 100ms and 10m" },
-	{ "max_request_head", CONFIG_SIZE, LIMIT(max_request_head),
-	    8 * KiB, 1 * KiB, 1 * MiB, false, "between 1KiB and 1MiB" },
-	{ "max_message", CONFIG_SIZE, LIMIT(max_message),
-	    16 * MiB, 1, 1 * GiB, false, "between 1 and 1GiB" },
-	{ "buffer_high_watermark", CONFIG_SIZE, LIMIT(buffer_high_watermark),
-	    1 * MiB, 4 * KiB, 1 * GiB, false, "between 4KiB and 1GiB" },
-	{ "ping_interval", CONFIG_DURATION, LIMIT(ping_interval),
-	    30 * SEC, 1 * SEC, 3600 * SEC, true, "0 or between 1s and 1h" },
-	{ "pong_timeout", CONFIG_DURATION, LIMIT(pong_timeout),
-	    15 * SEC, 100, 3600 * SEC, false, "between 100ms and 1h" },
-	{ "idle_timeout", CONFIG_DURATION, LIMIT(idle_timeout),
-	    0, 1 * SEC, 7 * 24 * 3600 * SEC, true,
-	    "0 or between 1s and 168h" },
-	{ "close_timeout", CONFIG_DURATION, LIMIT(close_timeout),
-	    5 * SEC, 100, 60 * SEC, false, "between 100ms and 1m" },
-	{ NULL, CONFIG_SIZE, 0, 0, 0, 0, false, NULL }
+static const struct config_key config_limit_keys[] = {
+	{ "handshake_timeout", NULL, false, { CONFIG_DURATION,
+	    LIMIT(handshake_timeout), 10 * SEC, 100, 600 * SEC, false,
+	    "between 100ms and 10m" } },
+	{ "max_request_head", NULL, false, { CONFIG_SIZE,
+	    LIMIT(max_request_head), 8 * KiB, 1 * KiB, 1 * MiB, false,
+	    "between 1KiB and 1MiB" } },
+	{ "max_message", NULL, false, { CONFIG_SIZE, LIMIT(max_message),
+	    16 * MiB, 1, 1 * GiB, false, "between 1 and 1GiB" } },
+	{ "buffer_high_watermark", NULL, false, { CONFIG_SIZE,
+	    LIMIT(buffer_high_watermark), 1 * MiB, 4 * KiB, 1 * GiB, false,
+	    "between 4KiB and 1GiB" } },
+	{ "ping_interval", NULL, false, { CONFIG_DURATION,
+	    LIMIT(ping_interval), 30 * SEC, 1 * SEC, 3600 * SEC, true,
+	    "0 or between 1s and 1h" } },
+	{ "pong_timeout", NULL, false, { CONFIG_DURATION,
+	    LIMIT(pong_timeout), 15 * SEC, 100, 3600 * SEC, false,
+	    "between 100ms and 1h" } },
+	{ "idle_timeout", NULL, false, { CONFIG_DURATION,
+	    LIMIT(idle_timeout), 0, 1 * SEC, 7 * 24 * 3600 * SEC, true,
+	    "0 or between 1s and 168h" } },
+	{ "close_timeout", NULL, false, { CONFIG_DURATION,
+	    LIMIT(close_timeout), 5 * SEC, 100, 60 * SEC, false,
+	    "between 100ms and 1m" } },
+	{ NULL, NULL, false, { 0 } }
 };
-
-/* Parses a duration or size scalar and checks its bounds. */
-static int
-config_quantity(struct config_ctx *ctx, yaml_node_t *node, const char *path,
-    enum config_unit unit, uint64_t min, uint64_t max, bool zero_ok,
-    const char *range, uint64_t *out)
-{
-	const char	*s, *errstr;
-	uint64_t	 v;
-	int		 rc;
-
-	if ((s = config_scalar(ctx, node, path)) == NULL)
-		return -1;
-	if (unit == CONFIG_DURATION)
-		rc = units_parse_duration(s, &v, &errstr);
-	else
-		rc = units_parse_size(s, &v, &errstr);
-	if (rc == -1) {
-		config_error(ctx, node, path, "\"%s\": %s", s, errstr);
-		return -1;
-	}
-	if (!(v == 0 && zero_ok) && (v < min || v > max)) {
-		config_error(ctx, node, path, "must be %s", range);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
-static void
-config_limit_pair(struct config_ctx *ctx, yaml_node_t *key,
-    yaml_node_t *value, const char *name, const char *path, void *arg)
-{
-	struct config_limits		*lim = arg;
-	const struct config_limit	*l;
-
-	for (l = config_limits_table; l->name != NULL; l++) {
-		if (strcmp(l->name, name) == 0) {
-			config_quantity(ctx, value, path, l->unit, l->min,
-			    l->max, l->zero_ok, l->range,
-			    (uint64_t *)(void *)((char *)lim + l->offset));
-			return;
-		}
-	}
-	config_unknown_key(ctx, key, path, config_limits_table, sizeof(*l));
-}
-
-static void
-config_limits(struct config_ctx *ctx, yaml_node_t *node, const char *path,
-    void *obj)
-{
-	config_each_pair(ctx, node, path, "a mapping", config_limit_pair,
-	    obj);
-}
 
 static void
 config_limits_key(struct config_ctx *ctx, yaml_node_t *node,
@@ -561,7 +566,7 @@ config_limits_key(struct config_ctx *ctx, yaml_node_t *node,
 {
 	struct config	*cfg = obj;
 
-	config_limits(ctx, node, path, &cfg->limits);
+	config_mapping(ctx, node, path, config_limit_keys, &cfg->limits);
 }
 
 /* backends: ----------------------------------------------------------- */
@@ -705,9 +710,9 @@ config_server_address_key(struct config_ctx *ctx, yaml_node_t *node,
 }
 
 static const struct config_key config_server_keys[] = {
-	{ "address", config_server_address_key, true },
-	{ "weight", config_server_weight, false },
-	{ NULL, NULL, false }
+	{ "address", config_server_address_key, true, { 0 } },
+	{ "weight", config_server_weight, false, { 0 } },
+	{ NULL, NULL, false, { 0 } }
 };
 
 static void
@@ -766,55 +771,10 @@ config_backend_balance(struct config_ctx *ctx, yaml_node_t *node,
 		be->balance = (enum backend_balance)v;
 }
 
-/* Durations of a backend: one parser, bounds per key. */
-static void
-config_backend_duration(struct config_ctx *ctx, yaml_node_t *node,
-    const char *path, uint64_t min, uint64_t max, bool zero_ok,
-    const char *range, uint64_t *out)
-{
-	config_quantity(ctx, node, path, CONFIG_DURATION, min, max, zero_ok,
-	    range, out);
-}
 
-static void
-config_backend_connect_timeout(struct config_ctx *ctx, yaml_node_t *node,
-    const char *path, void *obj)
-{
-	struct backend	*be = obj;
 
-	config_backend_duration(ctx, node, path, 100, 300 * SEC, false,
-	    "between 100ms and 5m", &be->connect_timeout);
-}
 
-static void
-config_backend_handshake_timeout(struct config_ctx *ctx, yaml_node_t *node,
-    const char *path, void *obj)
-{
-	struct backend	*be = obj;
 
-	config_backend_duration(ctx, node, path, 100, 300 * SEC, false,
-	    "between 100ms and 5m", &be->handshake_timeout);
-}
-
-static void
-config_backend_fail_timeout(struct config_ctx *ctx, yaml_node_t *node,
-    const char *path, void *obj)
-{
-	struct backend	*be = obj;
-
-	config_backend_duration(ctx, node, path, 1 * SEC, 3600 * SEC, false,
-	    "between 1s and 1h", &be->fail_timeout);
-}
-
-static void
-config_backend_resolve_interval(struct config_ctx *ctx, yaml_node_t *node,
-    const char *path, void *obj)
-{
-	struct backend	*be = obj;
-
-	config_backend_duration(ctx, node, path, 1 * SEC, 24 * 3600 * SEC,
-	    true, "0 or between 1s and 24h", &be->resolve_interval);
-}
 
 static void
 config_backend_retries(struct config_ctx *ctx, yaml_node_t *node,
@@ -835,25 +795,7 @@ config_backend_fail_threshold(struct config_ctx *ctx, yaml_node_t *node,
 	config_number(ctx, node, path, 0, 100, &be->fail_threshold);
 }
 
-static void
-config_check_interval(struct config_ctx *ctx, yaml_node_t *node,
-    const char *path, void *obj)
-{
-	struct backend_health_check	*hc = obj;
 
-	config_backend_duration(ctx, node, path, 100, 3600 * SEC, false,
-	    "between 100ms and 1h", &hc->interval);
-}
-
-static void
-config_check_timeout(struct config_ctx *ctx, yaml_node_t *node,
-    const char *path, void *obj)
-{
-	struct backend_health_check	*hc = obj;
-
-	config_backend_duration(ctx, node, path, 100, 60 * SEC, false,
-	    "between 100ms and 1m", &hc->timeout);
-}
 
 /* A request path: starts with /, visible ASCII only (RFC 9112 §3.2). */
 static bool
@@ -893,11 +835,15 @@ config_check_path(struct config_ctx *ctx, yaml_node_t *node,
 	config_path(ctx, node, path, &hc->path);
 }
 
+#define CHECK(f)	offsetof(struct backend_health_check, f)
+
 static const struct config_key config_check_keys[] = {
-	{ "interval", config_check_interval, false },
-	{ "timeout", config_check_timeout, false },
-	{ "path", config_check_path, false },
-	{ NULL, NULL, false }
+	{ "interval", NULL, false, { CONFIG_DURATION, CHECK(interval),
+	    5 * SEC, 100, 3600 * SEC, false, "between 100ms and 1h" } },
+	{ "timeout", NULL, false, { CONFIG_DURATION, CHECK(timeout),
+	    2 * SEC, 100, 60 * SEC, false, "between 100ms and 1m" } },
+	{ "path", config_check_path, false, { 0 } },
+	{ NULL, NULL, false, { 0 } }
 };
 
 static void
@@ -906,8 +852,7 @@ config_backend_health_check(struct config_ctx *ctx, yaml_node_t *node,
 {
 	struct backend	*be = obj;
 
-	be->health_check.interval = 5 * SEC;
-	be->health_check.timeout = 2 * SEC;
+	config_defaults(config_check_keys, &be->health_check);
 	config_mapping(ctx, node, path, config_check_keys, &be->health_check);
 }
 
@@ -937,20 +882,32 @@ config_backend_path(struct config_ctx *ctx, yaml_node_t *node,
 	config_path(ctx, node, path, &be->path);
 }
 
+#define BACKEND(f)	offsetof(struct backend, f)
+
 static const struct config_key config_backend_keys[] = {
-	{ "type", config_backend_type, true },
-	{ "servers", config_backend_servers, true },
-	{ "balance", config_backend_balance, false },
-	{ "connect_timeout", config_backend_connect_timeout, false },
-	{ "handshake_timeout", config_backend_handshake_timeout, false },
-	{ "retries", config_backend_retries, false },
-	{ "fail_threshold", config_backend_fail_threshold, false },
-	{ "fail_timeout", config_backend_fail_timeout, false },
-	{ "resolve_interval", config_backend_resolve_interval, false },
-	{ "health_check", config_backend_health_check, false },
-	{ "host", config_backend_host, false },
-	{ "path", config_backend_path, false },
-	{ NULL, NULL, false }
+	{ "type", config_backend_type, true, { 0 } },
+	{ "servers", config_backend_servers, true, { 0 } },
+	{ "balance", config_backend_balance, false, { 0 } },
+	{ "connect_timeout", NULL, false, { CONFIG_DURATION,
+	    BACKEND(connect_timeout), 5 * SEC, 100, 300 * SEC, false,
+	    "between 100ms and 5m" } },
+	/* 0 here: the same as connect_timeout (config_backend_finish). */
+	{ "handshake_timeout", NULL, false, { CONFIG_DURATION,
+	    BACKEND(handshake_timeout), 0, 100, 300 * SEC, false,
+	    "between 100ms and 5m" } },
+	{ "retries", config_backend_retries, false, { 0 } },
+	{ "fail_threshold", config_backend_fail_threshold, false, { 0 } },
+	/* nginx's max_fails=1 fail_timeout=10s */
+	{ "fail_timeout", NULL, false, { CONFIG_DURATION,
+	    BACKEND(fail_timeout), 10 * SEC, 1 * SEC, 3600 * SEC, false,
+	    "between 1s and 1h" } },
+	{ "resolve_interval", NULL, false, { CONFIG_DURATION,
+	    BACKEND(resolve_interval), 60 * SEC, 1 * SEC, 24 * 3600 * SEC,
+	    true, "0 or between 1s and 24h" } },
+	{ "health_check", config_backend_health_check, false, { 0 } },
+	{ "host", config_backend_host, false, { 0 } },
+	{ "path", config_backend_path, false, { 0 } },
+	{ NULL, NULL, false, { 0 } }
 };
 
 /* Defaults that depend on other keys, and keys only one type takes. */
@@ -988,11 +945,9 @@ config_backend_pair(struct config_ctx *ctx, yaml_node_t *key,
 	memset(be, 0, sizeof(*be));
 	be->name = config_strdup(name);
 	be->type = BACKEND_TCP;
-	be->connect_timeout = 5 * SEC;
 	be->retries = UINT_MAX;		/* default: every server once */
-	be->fail_threshold = 1;		/* nginx's max_fails=1 */
-	be->fail_timeout = 10 * SEC;	/* and fail_timeout=10s */
-	be->resolve_interval = 60 * SEC;
+	be->fail_threshold = 1;
+	config_defaults(config_backend_keys, be);
 	config_mapping(ctx, value, path, config_backend_keys, be);
 	config_backend_finish(ctx, value, path, be);
 }
@@ -1103,11 +1058,11 @@ config_match_subprotocol(struct config_ctx *ctx, yaml_node_t *node,
 }
 
 static const struct config_key config_match_keys[] = {
-	{ "host", config_match_host, false },
-	{ "path", config_match_path, false },
-	{ "path_exact", config_match_path_exact, false },
-	{ "subprotocol", config_match_subprotocol, false },
-	{ NULL, NULL, false }
+	{ "host", config_match_host, false, { 0 } },
+	{ "path", config_match_path, false, { 0 } },
+	{ "path_exact", config_match_path_exact, false, { 0 } },
+	{ "subprotocol", config_match_subprotocol, false, { 0 } },
+	{ NULL, NULL, false, { 0 } }
 };
 
 static void
@@ -1193,13 +1148,13 @@ config_route_frames(struct config_ctx *ctx, yaml_node_t *node,
 }
 
 static const struct config_key config_route_keys[] = {
-	{ "match", config_route_match, true },
-	{ "origins", config_route_origins, false },
-	{ "backend", config_route_backend, true },
-	{ "subprotocols", config_route_subprotocols, false },
-	{ "frames", config_route_frames, false },
-	{ "strip_prefix", config_route_strip_prefix, false },
-	{ NULL, NULL, false }
+	{ "match", config_route_match, true, { 0 } },
+	{ "origins", config_route_origins, false, { 0 } },
+	{ "backend", config_route_backend, true, { 0 } },
+	{ "subprotocols", config_route_subprotocols, false, { 0 } },
+	{ "frames", config_route_frames, false, { 0 } },
+	{ "strip_prefix", config_route_strip_prefix, false, { 0 } },
+	{ NULL, NULL, false, { 0 } }
 };
 
 /* Resolves each route's backend by name, now that all are known. */
@@ -1227,7 +1182,8 @@ config_link_routes(struct config_ctx *ctx, struct config_route_ref *refs)
 			    "frames applies to tcp backends only");
 		if (rt->strip_prefix && rt->path == NULL)
 			config_error(ctx, ref->backend_node, ref->path,
-			    "strip_prefix needs match.path or match.path_exact");
+			    "strip_prefix needs match.path or "
+			    "match.path_exact");
 	}
 }
 
@@ -1260,27 +1216,24 @@ config_routes(struct config_ctx *ctx, yaml_node_t *node, const char *path,
 /* top level: ---------------------------------------------------------- */
 
 static const struct config_key config_top_keys[] = {
-	{ "listen", config_listen, true },
-	{ "log", config_log, false },
-	{ "limits", config_limits_key, false },
-	{ "backends", config_backends, false },
-	{ "routes", config_routes, true },
-	{ NULL, NULL, false }
+	{ "listen", config_listen, true, { 0 } },
+	{ "log", config_log, false, { 0 } },
+	{ "limits", config_limits_key, false, { 0 } },
+	{ "backends", config_backends, false, { 0 } },
+	{ "routes", config_routes, true, { 0 } },
+	{ NULL, NULL, false, { 0 } }
 };
 
 static struct config *
 config_new(void)
 {
 	struct config			*cfg;
-	const struct config_limit	*l;
 	struct backend			*echo;
 
 	cfg = config_calloc(1, sizeof(*cfg));
 	cfg->refcnt = 1;
 	cfg->log_level = LOG_LEVEL_INFO;
-	for (l = config_limits_table; l->name != NULL; l++)
-		*(uint64_t *)(void *)((char *)&cfg->limits + l->offset) =
-		    l->def;
+	config_defaults(config_limit_keys, &cfg->limits);
 	cfg->backends = config_calloc(1, sizeof(*cfg->backends));
 	echo = &cfg->backends[0];
 	echo->name = config_strdup(CONFIG_ECHO_BACKEND);
