@@ -68,6 +68,29 @@ handshake_key_valid(const char *key, size_t key_len)
 	return true;
 }
 
+/*
+ * RFC 9110 §7.2: Host is uri-host [":" port], made of RFC 3986
+ * unreserved, pct-encoded, sub-delims, ":" and IP-literal brackets.
+ * Anything else (a quote, a backslash, a space) is refused, so the
+ * value can be passed on inside Forwarded's quoted string as it is.
+ */
+static bool
+handshake_host_valid(const char *host, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; i < len; i++) {
+		char	c = host[i];
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') ||
+		    (c != '\0' && strchr("-._~%!$&'()*+,;=:[]", c) != NULL))
+			continue;
+		return false;
+	}
+	return true;
+}
+
 /* Rejects repeated fields whose meaning would be ambiguous. */
 static const char *
 handshake_duplicate(const struct http_request *req)
@@ -106,6 +129,10 @@ handshake_check_request(const struct http_request *req,
 	host = http_find_header(&req->fields, "Host", NULL);
 	if (host == NULL || host->value_len == 0) {
 		handshake_fail(hr, 400, "missing Host header");
+		return -1;
+	}
+	if (!handshake_host_valid(host->value, host->value_len)) {
+		handshake_fail(hr, 400, "invalid Host header");
 		return -1;
 	}
 	q = memchr(req->target, '?', req->target_len);
@@ -265,13 +292,7 @@ static bool
 handshake_connection_names(const struct http_fields *f,
     const struct http_header *h)
 {
-	char	name[128];
-
-	if (h->name_len >= sizeof(name))
-		return false;
-	memcpy(name, h->name, h->name_len);
-	name[h->name_len] = '\0';
-	return http_header_has_token(f, "Connection", name);
+	return http_header_has(f, "Connection", h->name, h->name_len);
 }
 
 /* Whether a field of f may be passed on to the other side. */
@@ -495,6 +516,12 @@ handshake_passes(const struct http_response *resp,
 	if (resp->status != 101 && h->name_len == 17 &&
 	    strncasecmp(h->name, "Transfer-Encoding", 17) == 0)
 		return true;
+	/* RFC 9112 §6.3: with both, Transfer-Encoding decides the length
+	 * and Content-Length must go. */
+	if (resp->status != 101 && h->name_len == 14 &&
+	    strncasecmp(h->name, "Content-Length", 14) == 0 &&
+	    http_find_header(&resp->fields, "Transfer-Encoding", NULL))
+		return false;
 	if (!handshake_end_to_end(&resp->fields, h))
 		return false;
 	return resp->status != 101 ||

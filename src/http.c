@@ -642,7 +642,14 @@ http_find_header(const struct http_fields *f, const char *name,
 bool
 http_list_has_token(const char *value, size_t len, const char *token)
 {
-	size_t	 start, end, elem_end, token_len = strlen(token);
+	return http_list_has(value, len, token, strlen(token));
+}
+
+bool
+http_list_has(const char *value, size_t len, const char *token,
+    size_t token_len)
+{
+	size_t	 start, end, elem_end;
 
 	if (token_len == 0)
 		return false;
@@ -680,6 +687,13 @@ bool
 http_header_has_token(const struct http_fields *f, const char *name,
     const char *token)
 {
+	return http_header_has(f, name, token, strlen(token));
+}
+
+bool
+http_header_has(const struct http_fields *f, const char *name,
+    const char *token, size_t token_len)
+{
 	const struct http_header	*h;
 	size_t				 i, name_len = strlen(name);
 
@@ -688,7 +702,7 @@ http_header_has_token(const struct http_fields *f, const char *name,
 		/* Not strncasecmp(): that one depends on the locale. */
 		if (h->name_len == name_len &&
 		    http_equal_nocase(h->name, name, name_len) &&
-		    http_list_has_token(h->value, h->value_len, token))
+		    http_list_has(h->value, h->value_len, token, token_len))
 			return true;
 	}
 	return false;

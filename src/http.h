@@ -101,6 +101,12 @@ bool	http_list_has_token(const char *value, size_t len, const char *token);
 bool	http_header_has_token(const struct http_fields *f,
 	    const char *name, const char *token);
 
+/* The same two, for a token of token_len bytes (not NUL-ended). */
+bool	http_list_has(const char *value, size_t len, const char *token,
+	    size_t token_len);
+bool	http_header_has(const struct http_fields *f, const char *name,
+	    const char *token, size_t token_len);
+
 /* Standard reason phrase of an HTTP status ("Not Found"), or "Unknown". */
 const char *http_status_text(int status);
 

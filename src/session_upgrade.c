@@ -312,7 +312,9 @@ session_refuse(struct session *s, const struct http_response *resp)
 	    (unsigned long long)s->id, s->peer, s->target, s->srv->address,
 	    resp->status);
 	cl = http_find_header(&resp->fields, "Content-Length", NULL);
-	if (cl != NULL) {
+	/* A chunked body runs until the backend closes (or the bound). */
+	if (cl != NULL && http_find_header(&resp->fields,
+	    "Transfer-Encoding", NULL) == NULL) {
 		errno = 0;
 		body = strtoull(cl->value, &end, 10);
 		if (errno != 0 || end != cl->value + cl->value_len ||

@@ -1,13 +1,16 @@
 /*
  * check_config — unit tests of the wsgate.yaml loader (DESIGN.md
  * "Configuration", STYLE.md §6): every parsed field of a valid file, the
- * defaults, the bounds of every limit, and every error message, each as
- * the exact "file:line:col: path: message" lines an operator reads.
+ * defaults, the bounds of every limit, backend pools (websocket backends,
+ * weights, unix servers, balancing, retries, health), and every error
+ * message, each as the exact "file:line:col: path: message" lines an
+ * operator reads.
  * A file with several errors must report all of them.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 
 #include <check.h>
 #include <errno.h>
@@ -27,6 +30,12 @@
 #define CFG_ROUTES	"routes:\n  - match: { path: / }\n    backend: echo\n"
 #define CFG_BACKEND_B	"backends:\n" \
 			"  b: { type: tcp, servers: [\"127.0.0.1:9000\"] }\n"
+
+/* A backend b, then its keys under test from line 10, column 5. */
+#define CFG_B_TCP	CFG_LISTEN CFG_ROUTES "backends:\n  b:\n" \
+			"    type: tcp\n    servers: [\"127.0.0.1:1\"]\n"
+#define CFG_B_WS	CFG_LISTEN CFG_ROUTES "backends:\n  b:\n" \
+			"    type: websocket\n    servers: [\"127.0.0.1:1\"]\n"
 
 #define KiB	(1024ULL)
 #define MiB	(1024ULL * 1024)
@@ -189,7 +198,11 @@ START_TEST(test_config_full)
 	ck_assert_str_eq(vnc->name, "vnc");
 	ck_assert_int_eq(vnc->type, BACKEND_TCP);
 	ck_assert_uint_eq(vnc->connect_timeout, 3 * SEC);
-	ck_assert_uint_eq(vnc->rr_next, 0);
+	ck_assert_uint_eq(vnc->retries, 1);
+	ck_assert_uint_eq(vnc->fail_threshold, 1);
+	ck_assert_uint_eq(vnc->fail_timeout, 10 * SEC);
+	ck_assert_uint_eq(vnc->handshake_timeout, 3 * SEC);
+	ck_assert_int_eq(vnc->balance, BALANCE_ROUND_ROBIN);
 	ck_assert_uint_eq(vnc->nservers, 2);
 	ck_assert_str_eq(vnc->servers[0].address, "127.0.0.1:5900");
 	config_check_inet(&vnc->servers[0].ss, vnc->servers[0].sslen,
@@ -425,6 +438,411 @@ START_TEST(test_config_connect_timeout_bounds)
 END_TEST
 
 /*
+ * WebSocket backends and pools: every key, and the defaults.
+ */
+static const char config_websocket_yaml[] =
+	CFG_LISTEN
+	"backends:\n"
+	"  app:\n"
+	"    type: websocket\n"
+	"    servers:\n"
+	"      - \"127.0.0.1:8081\"\n"
+	"      - { address: \"[::1]:8082\", weight: 5 }\n"
+	"      - address: unix:/run/app.sock\n"
+	"        weight: 100\n"
+	"    balance: least_conn\n"
+	"    connect_timeout: 2s\n"
+	"    handshake_timeout: 7s\n"
+	"    retries: 1\n"
+	"    fail_threshold: 3\n"
+	"    fail_timeout: 30s\n"
+	"    resolve_interval: 0\n"
+	"    health_check:\n"
+	"      interval: 1s\n"
+	"      timeout: 500ms\n"
+	"      path: /health?probe=1\n"
+	"    host: app.internal:8081\n"
+	"    path: /app\n"
+	"routes:\n"
+	"  - match: { path: /stomp }\n"
+	"    strip_prefix: true\n"
+	"    origins: same\n"
+	"    subprotocols: [v12.stomp]\n"
+	"    backend: app\n"
+	"  - match: { path_exact: /x }\n"
+	"    strip_prefix: false\n"
+	"    origins: [\"https://a.example\"]\n"
+	"    backend: app\n"
+	"  - match: { path_exact: /y }\n"
+	"    strip_prefix: true\n"
+	"    backend: echo\n";
+
+START_TEST(test_config_websocket_backend)
+{
+	struct config			*cfg;
+	const struct backend		*be;
+	const struct backend_server	*srv;
+	const struct sockaddr_un	*sun;
+	const struct route		*rt;
+
+	cfg = config_test_valid(config_websocket_yaml);
+	ck_assert_uint_eq(cfg->nbackends, 2);
+	be = config_find_backend(cfg, "app");
+	ck_assert_ptr_eq(be, &cfg->backends[1]);
+	ck_assert_int_eq(be->type, BACKEND_WEBSOCKET);
+	ck_assert_int_eq(be->balance, BALANCE_LEAST_CONN);
+	ck_assert_uint_eq(be->connect_timeout, 2 * SEC);
+	ck_assert_uint_eq(be->handshake_timeout, 7 * SEC);
+	ck_assert_uint_eq(be->retries, 1);
+	ck_assert_uint_eq(be->fail_threshold, 3);
+	ck_assert_uint_eq(be->fail_timeout, 30 * SEC);
+	ck_assert_uint_eq(be->resolve_interval, 0);
+	ck_assert_uint_eq(be->health_check.interval, 1 * SEC);
+	ck_assert_uint_eq(be->health_check.timeout, 500);
+	ck_assert_str_eq(be->health_check.path, "/health?probe=1");
+	ck_assert_str_eq(be->host, "app.internal:8081");
+	ck_assert_str_eq(be->path, "/app");
+
+	ck_assert_uint_eq(be->nservers, 3);
+	srv = &be->servers[0];
+	ck_assert_str_eq(srv->address, "127.0.0.1:8081");
+	config_check_inet(&srv->ss, srv->sslen, "127.0.0.1", 8081);
+	ck_assert_uint_eq(srv->weight, 1);
+	ck_assert_ptr_null(srv->host);
+	ck_assert_ptr_null(srv->port);
+	srv = &be->servers[1];
+	ck_assert_str_eq(srv->address, "[::1]:8082");
+	config_check_inet6(&srv->ss, srv->sslen, "::1", 8082);
+	ck_assert_uint_eq(srv->weight, 5);
+	ck_assert_ptr_null(srv->host);
+	ck_assert_ptr_null(srv->port);
+	srv = &be->servers[2];
+	ck_assert_str_eq(srv->address, "unix:/run/app.sock");
+	sun = (const struct sockaddr_un *)&srv->ss;
+	ck_assert_int_eq(sun->sun_family, AF_UNIX);
+	ck_assert_str_eq(sun->sun_path, "/run/app.sock");
+	ck_assert_uint_eq(srv->sslen, sizeof(struct sockaddr_un));
+	ck_assert_uint_eq(srv->weight, 100);
+	ck_assert_ptr_null(srv->host);
+	ck_assert_ptr_null(srv->port);
+
+	ck_assert_uint_eq(cfg->nroutes, 3);
+	rt = &cfg->routes[0];
+	ck_assert_str_eq(rt->path, "/stomp");
+	ck_assert(rt->strip_prefix);
+	ck_assert(rt->origin_same);
+	ck_assert_ptr_null(rt->origins);
+	ck_assert_uint_eq(rt->norigins, 0);
+	ck_assert_uint_eq(rt->nsubprotocols, 1);
+	ck_assert_str_eq(rt->subprotocols[0], "v12.stomp");
+	ck_assert_ptr_eq(rt->be, be);
+	rt = &cfg->routes[1];
+	ck_assert(rt->path_exact);
+	ck_assert(!rt->strip_prefix);
+	ck_assert(!rt->origin_same);
+	ck_assert_uint_eq(rt->norigins, 1);
+	ck_assert_str_eq(rt->origins[0], "https://a.example");
+	rt = &cfg->routes[2];
+	ck_assert(rt->path_exact);
+	ck_assert(rt->strip_prefix);
+	ck_assert_ptr_eq(rt->be, &cfg->backends[0]);
+	config_unref(cfg);
+}
+END_TEST
+
+START_TEST(test_config_backend_defaults)
+{
+	struct config		*cfg;
+	const struct backend	*be;
+	const struct route	*rt;
+	size_t			 i;
+
+	cfg = config_test_valid(CFG_LISTEN "backends:\n"
+	    "  b:\n    type: websocket\n"
+	    "    servers: [\"127.0.0.1:1\", \"127.0.0.1:2\", \"[::1]:3\"]\n"
+	    "routes:\n  - match: { path: / }\n    backend: b\n");
+	be = config_find_backend(cfg, "b");
+	ck_assert_ptr_nonnull(be);
+	ck_assert_int_eq(be->type, BACKEND_WEBSOCKET);
+	ck_assert_int_eq(be->balance, BALANCE_ROUND_ROBIN);
+	ck_assert_uint_eq(be->connect_timeout, 5 * SEC);
+	/* handshake_timeout: connect_timeout; retries: every other server. */
+	ck_assert_uint_eq(be->handshake_timeout, 5 * SEC);
+	ck_assert_uint_eq(be->retries, 2);
+	ck_assert_uint_eq(be->fail_threshold, 1);
+	ck_assert_uint_eq(be->fail_timeout, 10 * SEC);
+	ck_assert_uint_eq(be->resolve_interval, 60 * SEC);
+	/* No health_check key: no active checks. */
+	ck_assert_uint_eq(be->health_check.interval, 0);
+	ck_assert_uint_eq(be->health_check.timeout, 0);
+	ck_assert_ptr_null(be->health_check.path);
+	ck_assert_ptr_null(be->host);
+	ck_assert_ptr_null(be->path);
+	ck_assert_uint_eq(be->nservers, 3);
+	for (i = 0; i < be->nservers; i++)
+		ck_assert_uint_eq(be->servers[i].weight, 1);
+	rt = &cfg->routes[0];
+	ck_assert(!rt->strip_prefix);
+	ck_assert(!rt->origin_same);
+	ck_assert_ptr_null(rt->origins);
+	config_unref(cfg);
+}
+END_TEST
+
+START_TEST(test_config_handshake_timeout_default)
+{
+	struct config	*cfg;
+
+	cfg = config_test_valid(CFG_LISTEN CFG_ROUTES "backends:\n"
+	    "  a: { type: websocket, servers: [\"127.0.0.1:1\"], "
+	    "connect_timeout: 250ms }\n"
+	    "  b: { type: websocket, servers: [\"127.0.0.1:1\"], "
+	    "connect_timeout: 250ms, handshake_timeout: 3s }\n"
+	    "  c: { handshake_timeout: 4s, type: websocket, "
+	    "servers: [\"127.0.0.1:1\"], connect_timeout: 1s }\n");
+	ck_assert_uint_eq(config_find_backend(cfg, "a")->handshake_timeout,
+	    250);
+	ck_assert_uint_eq(config_find_backend(cfg, "b")->handshake_timeout,
+	    3 * SEC);
+	/* Key order does not matter. */
+	ck_assert_uint_eq(config_find_backend(cfg, "c")->handshake_timeout,
+	    4 * SEC);
+	ck_assert_uint_eq(config_find_backend(cfg, "c")->connect_timeout,
+	    1 * SEC);
+	config_unref(cfg);
+}
+END_TEST
+
+START_TEST(test_config_health_check_defaults)
+{
+	struct config		*cfg;
+	const struct backend	*be;
+
+	cfg = config_test_valid(CFG_B_WS "    health_check: {}\n");
+	be = config_find_backend(cfg, "b");
+	ck_assert_uint_eq(be->health_check.interval, 5 * SEC);
+	ck_assert_uint_eq(be->health_check.timeout, 2 * SEC);
+	ck_assert_str_eq(be->health_check.path, "/");
+	config_unref(cfg);
+
+	cfg = config_test_valid(CFG_B_WS "    health_check: { timeout: 1s }\n");
+	be = config_find_backend(cfg, "b");
+	ck_assert_uint_eq(be->health_check.interval, 5 * SEC);
+	ck_assert_uint_eq(be->health_check.timeout, 1 * SEC);
+	ck_assert_str_eq(be->health_check.path, "/");
+	config_unref(cfg);
+
+	/* tcp backends are checked by connecting: same keys. */
+	cfg = config_test_valid(CFG_B_TCP "    health_check:\n"
+	    "      interval: 10s\n");
+	be = config_find_backend(cfg, "b");
+	ck_assert_int_eq(be->type, BACKEND_TCP);
+	ck_assert_uint_eq(be->health_check.interval, 10 * SEC);
+	ck_assert_uint_eq(be->health_check.timeout, 2 * SEC);
+	config_unref(cfg);
+}
+END_TEST
+
+struct config_balance_vector {
+	const char		*type;
+	const char		*name;
+	enum backend_balance	 balance;
+};
+
+static const struct config_balance_vector config_balance_vectors[] = {
+	{ "tcp", "round_robin", BALANCE_ROUND_ROBIN },
+	{ "tcp", "least_conn", BALANCE_LEAST_CONN },
+	{ "tcp", "ip_hash", BALANCE_IP_HASH },
+	{ "websocket", "round_robin", BALANCE_ROUND_ROBIN },
+	{ "websocket", "least_conn", BALANCE_LEAST_CONN },
+	{ "websocket", "ip_hash", BALANCE_IP_HASH },
+};
+
+START_TEST(test_config_balance)
+{
+	const struct config_balance_vector	*v;
+	struct config				*cfg;
+	const struct backend			*be;
+	char					 text[512];
+
+	v = &config_balance_vectors[_i];
+	snprintf(text, sizeof(text), CFG_LISTEN CFG_ROUTES "backends:\n"
+	    "  b: { type: %s, servers: [\"127.0.0.1:1\"], balance: %s }\n",
+	    v->type, v->name);
+	cfg = config_test_valid(text);
+	be = config_find_backend(cfg, "b");
+	ck_assert_int_eq(be->type, strcmp(v->type, "tcp") == 0 ?
+	    BACKEND_TCP : BACKEND_WEBSOCKET);
+	ck_assert_int_eq(be->balance, v->balance);
+	config_unref(cfg);
+}
+END_TEST
+
+/*
+ * Every new backend key at its bounds: "key: value" lines under
+ * backends.b (a websocket backend with one server).
+ */
+struct config_backend_bound_vector {
+	const char	*lines;
+	size_t		 offset;	/* in struct backend */
+	bool		 is_unsigned;	/* else uint64_t */
+	uint64_t	 value;
+};
+
+#define BE(f)	offsetof(struct backend, f)
+
+static const struct config_backend_bound_vector
+    config_backend_bound_vectors[] = {
+	{ "handshake_timeout: 100ms", BE(handshake_timeout), false, 100 },
+	{ "handshake_timeout: 5m", BE(handshake_timeout), false, 300 * SEC },
+	{ "retries: 0", BE(retries), true, 0 },
+	{ "retries: 63", BE(retries), true, 63 },
+	{ "retries: 007", BE(retries), true, 7 },
+	{ "fail_threshold: 0", BE(fail_threshold), true, 0 },
+	{ "fail_threshold: 100", BE(fail_threshold), true, 100 },
+	{ "fail_timeout: 1s", BE(fail_timeout), false, 1 * SEC },
+	{ "fail_timeout: 1h", BE(fail_timeout), false, 3600 * SEC },
+	{ "resolve_interval: 0", BE(resolve_interval), false, 0 },
+	{ "resolve_interval: 0s", BE(resolve_interval), false, 0 },
+	{ "resolve_interval: 1s", BE(resolve_interval), false, 1 * SEC },
+	{ "resolve_interval: 24h", BE(resolve_interval), false,
+	    24 * 3600 * SEC },
+	{ "health_check: { interval: 100ms }", BE(health_check.interval),
+	    false, 100 },
+	{ "health_check: { interval: 1h }", BE(health_check.interval),
+	    false, 3600 * SEC },
+	{ "health_check: { timeout: 100ms }", BE(health_check.timeout),
+	    false, 100 },
+	{ "health_check: { timeout: 1m }", BE(health_check.timeout), false,
+	    60 * SEC },
+};
+
+START_TEST(test_config_backend_bounds)
+{
+	const struct config_backend_bound_vector *v =
+	    &config_backend_bound_vectors[_i];
+	struct config				*cfg;
+	char					 text[512];
+	const char				*field;
+	uint64_t				 got;
+	unsigned				 u;
+
+	snprintf(text, sizeof(text), CFG_B_WS "    %s\n", v->lines);
+	cfg = config_test_valid(text);
+	field = (const char *)config_find_backend(cfg, "b") + v->offset;
+	if (v->is_unsigned) {
+		memcpy(&u, field, sizeof(u));
+		got = u;
+	} else
+		memcpy(&got, field, sizeof(got));
+	ck_assert_msg(got == v->value, "%s: %llu, want %llu", v->lines,
+	    (unsigned long long)got, (unsigned long long)v->value);
+	config_unref(cfg);
+}
+END_TEST
+
+START_TEST(test_config_weight_bounds)
+{
+	struct config		*cfg;
+	const struct backend	*be;
+
+	cfg = config_test_valid(CFG_LISTEN CFG_ROUTES "backends:\n  b:\n"
+	    "    type: tcp\n    servers:\n"
+	    "      - { address: 127.0.0.1:1, weight: 1 }\n"
+	    "      - { weight: 100, address: 127.0.0.1:2 }\n"
+	    "      - { address: 127.0.0.1:3 }\n"
+	    "      - 127.0.0.1:4\n");
+	be = config_find_backend(cfg, "b");
+	ck_assert_uint_eq(be->nservers, 4);
+	ck_assert_uint_eq(be->servers[0].weight, 1);
+	ck_assert_uint_eq(be->servers[1].weight, 100);
+	ck_assert_str_eq(be->servers[1].address, "127.0.0.1:2");
+	ck_assert_uint_eq(be->servers[2].weight, 1);
+	ck_assert_uint_eq(be->servers[3].weight, 1);
+	ck_assert_uint_eq(be->retries, 3);
+	config_unref(cfg);
+}
+END_TEST
+
+/* A backend b of n servers 127.0.0.1:1..n, as a list of strings. */
+static char *
+config_test_pool(size_t n, const char *extra)
+{
+	char	*text;
+	size_t	 i, len, size = 1024 + n * 32;
+
+	text = malloc(size);
+	ck_assert_ptr_nonnull(text);
+	len = (size_t)snprintf(text, size, CFG_LISTEN CFG_ROUTES "backends:\n"
+	    "  b:\n    type: websocket\n%s    servers:\n", extra);
+	for (i = 1; i <= n; i++)
+		len += (size_t)snprintf(text + len, size - len,
+		    "      - 127.0.0.1:%zu\n", i);
+	ck_assert_uint_lt(len, size);
+	return text;
+}
+
+/* retries defaults to every other server once: nservers - 1. */
+static const size_t config_pool_sizes[] = { 1, 2, 3, 10, 63, 64 };
+
+START_TEST(test_config_retries_default)
+{
+	struct config		*cfg;
+	const struct backend	*be;
+	char			*text;
+	size_t			 n = config_pool_sizes[_i];
+
+	text = config_test_pool(n, "");
+	cfg = config_test_valid(text);
+	free(text);
+	be = config_find_backend(cfg, "b");
+	ck_assert_uint_eq(be->nservers, n);
+	ck_assert_uint_eq(be->retries, n - 1);
+	config_check_inet(&be->servers[n - 1].ss, be->servers[n - 1].sslen,
+	    "127.0.0.1", (unsigned)n);
+	config_unref(cfg);
+}
+END_TEST
+
+START_TEST(test_config_retries_explicit)
+{
+	struct config	*cfg;
+	char		*text;
+
+	/* An explicit value wins, even above nservers - 1. */
+	text = config_test_pool(3, "    retries: 10\n");
+	cfg = config_test_valid(text);
+	free(text);
+	ck_assert_uint_eq(config_find_backend(cfg, "b")->retries, 10);
+	config_unref(cfg);
+	text = config_test_pool(3, "    retries: 0\n");
+	cfg = config_test_valid(text);
+	free(text);
+	ck_assert_uint_eq(config_find_backend(cfg, "b")->retries, 0);
+	config_unref(cfg);
+}
+END_TEST
+
+START_TEST(test_config_strip_prefix)
+{
+	struct config	*cfg;
+
+	cfg = config_test_valid(CFG_LISTEN "routes:\n"
+	    "  - match: { path: /a }\n    strip_prefix: true\n"
+	    "    backend: echo\n"
+	    "  - match: { path_exact: /b }\n    strip_prefix: true\n"
+	    "    backend: echo\n"
+	    "  - match: { host: c.example }\n    strip_prefix: false\n"
+	    "    backend: echo\n");
+	ck_assert(cfg->routes[0].strip_prefix);
+	ck_assert(cfg->routes[1].strip_prefix);
+	ck_assert(cfg->routes[1].path_exact);
+	ck_assert(!cfg->routes[2].strip_prefix);
+	config_unref(cfg);
+}
+END_TEST
+
+/*
  * Errors: the complete error text of a file, line by line.
  */
 struct config_error_vector {
@@ -456,12 +874,14 @@ static const struct config_error_vector config_error_vectors[] = {
 	  CFG_LISTEN CFG_ROUTES "backends:\n  b:\n    type: tcp\n"
 	  "    servers: [\"127.0.0.1:1\"]\n    weight: 2\n",
 	  NAME ":10:5: backends.b.weight: unknown key (expected one of: "
-	  "type, servers, balance, connect_timeout)\n" },
+	  "type, servers, balance, connect_timeout, handshake_timeout, "
+	  "retries, fail_threshold, fail_timeout, resolve_interval, "
+	  "health_check, host, path)\n" },
 	{ "unknown key in a route",
 	  CFG_LISTEN "routes:\n  - match: { path: / }\n    backend: echo\n"
 	  "    timeout: 5s\n",
 	  NAME ":6:5: routes[0].timeout: unknown key (expected one of: "
-	  "match, origins, backend, subprotocols, frames)\n" },
+	  "match, origins, backend, subprotocols, frames, strip_prefix)\n" },
 	{ "unknown key in a match",
 	  CFG_LISTEN "routes:\n  - match: { path: /, port: 80 }\n"
 	  "    backend: echo\n",
@@ -538,7 +958,8 @@ static const struct config_error_vector config_error_vectors[] = {
 	{ "origins is a scalar",
 	  CFG_LISTEN "routes:\n  - match: { path: / }\n    backend: echo\n"
 	  "    origins: https://a.example\n",
-	  NAME ":6:14: routes[0].origins: must be a list, not a scalar\n" },
+	  NAME ":6:14: routes[0].origins: must be \"same\" or a list of "
+	  "origins such as [\"https://a.example\"]\n" },
 	{ "origin is a mapping",
 	  CFG_LISTEN "routes:\n  - match: { path: / }\n    backend: echo\n"
 	  "    origins: [\"https://a.example\", { x: 1 }]\n",
@@ -684,16 +1105,214 @@ static const struct config_error_vector config_error_vectors[] = {
 	  "  echo: { type: tcp, servers: [\"127.0.0.1:1\"] }\n",
 	  NAME ":7:3: backends.echo: \"echo\" is the built-in echo backend "
 	  "and cannot be redefined\n" },
-	{ "websocket backend",
-	  CFG_LISTEN CFG_ROUTES "backends:\n"
-	  "  b: { type: websocket, servers: [\"127.0.0.1:1\"] }\n",
-	  NAME ":7:14: backends.b.type: \"websocket\" must be tcp (websocket "
-	  "backends are not supported yet)\n" },
-	{ "balance not supported",
+	/* Pools: server weights, unix sockets, balancing, retries. */
+	{ "weight 0",
 	  CFG_LISTEN CFG_ROUTES "backends:\n  b:\n    type: tcp\n"
-	  "    servers: [\"127.0.0.1:1\"]\n    balance: least_conn\n",
-	  NAME ":10:14: backends.b.balance: \"least_conn\" must be "
-	  "round_robin (least_conn and ip_hash are not supported yet)\n" },
+	  "    servers:\n      - address: 127.0.0.1:1\n        weight: 0\n",
+	  NAME ":11:17: backends.b.servers[0].weight: \"0\" must be a number "
+	  "from 1 to 100\n" },
+	{ "weight 101",
+	  CFG_LISTEN CFG_ROUTES "backends:\n  b:\n    type: tcp\n"
+	  "    servers:\n      - address: 127.0.0.1:1\n        weight: 101\n",
+	  NAME ":11:17: backends.b.servers[0].weight: \"101\" must be a "
+	  "number from 1 to 100\n" },
+	{ "weight not a number",
+	  CFG_LISTEN CFG_ROUTES "backends:\n  b:\n    type: tcp\n"
+	  "    servers:\n      - { address: 127.0.0.1:1, weight: x }\n",
+	  NAME ":10:41: backends.b.servers[0].weight: \"x\" must be a number "
+	  "from 1 to 100\n" },
+	{ "negative weight",
+	  CFG_LISTEN CFG_ROUTES "backends:\n  b:\n    type: tcp\n"
+	  "    servers:\n      - { address: 127.0.0.1:1, weight: -1 }\n",
+	  NAME ":10:41: backends.b.servers[0].weight: \"-1\" must be a "
+	  "number from 1 to 100\n" },
+	{ "decimal weight",
+	  CFG_LISTEN CFG_ROUTES "backends:\n  b:\n    type: tcp\n"
+	  "    servers:\n      - { address: 127.0.0.1:1, weight: 1.5 }\n",
+	  NAME ":10:41: backends.b.servers[0].weight: \"1.5\" must be a "
+	  "number from 1 to 100\n" },
+	{ "weight is a list",
+	  CFG_LISTEN CFG_ROUTES "backends:\n  b:\n    type: tcp\n"
+	  "    servers:\n      - { address: 127.0.0.1:1, weight: [2] }\n",
+	  NAME ":10:41: backends.b.servers[0].weight: must be a string, not "
+	  "a list\n" },
+	/* A bad weight only: the server itself stays valid. */
+	{ "bad weight after a good server",
+	  CFG_LISTEN CFG_ROUTES "backends:\n  b:\n    type: tcp\n"
+	  "    servers:\n      - 127.0.0.1:1\n"
+	  "      - { address: 127.0.0.1:2, weight: 0 }\n",
+	  NAME ":11:41: backends.b.servers[1].weight: \"0\" must be a number "
+	  "from 1 to 100\n" },
+	{ "server mapping without address",
+	  CFG_LISTEN CFG_ROUTES "backends:\n  b:\n    type: tcp\n"
+	  "    servers:\n      - { weight: 2 }\n",
+	  NAME ":10:9: backends.b.servers[0]: missing key \"address\"\n" },
+	{ "server mapping with an unknown key",
+	  CFG_LISTEN CFG_ROUTES "backends:\n  b:\n    type: tcp\n"
+	  "    servers:\n      - { address: 127.0.0.1:1, backup: true }\n",
+	  NAME ":10:33: backends.b.servers[0].backup: unknown key (expected "
+	  "one of: address, weight)\n" },
+	{ "server mapping with a bad address",
+	  CFG_LISTEN CFG_ROUTES "backends:\n  b:\n    type: tcp\n"
+	  "    servers:\n      - { address: 127.0.0.1, weight: 2 }\n",
+	  NAME ":10:20: backends.b.servers[0].address: \"127.0.0.1\": must "
+	  "be host:port\n" },
+	{ "server is a list",
+	  CFG_LISTEN CFG_ROUTES "backends:\n"
+	  "  b: { type: tcp, servers: [[\"127.0.0.1:1\"]] }\n",
+	  NAME ":7:29: backends.b.servers[0]: must be a string, not a list\n" },
+	{ "relative unix path",
+	  CFG_LISTEN CFG_ROUTES "backends:\n"
+	  "  b: { type: tcp, servers: [\"unix:run/app.sock\"] }\n",
+	  NAME ":7:29: backends.b.servers[0]: \"unix:run/app.sock\": must be "
+	  "unix:/absolute/path (at most 107 bytes)\n" },
+	{ "empty unix path",
+	  CFG_LISTEN CFG_ROUTES "backends:\n"
+	  "  b: { type: tcp, servers: [\"unix:\"] }\n",
+	  NAME ":7:29: backends.b.servers[0]: \"unix:\": must be "
+	  "unix:/absolute/path (at most 107 bytes)\n" },
+	{ "bad balance",
+	  CFG_B_TCP "    balance: random\n",
+	  NAME ":10:14: backends.b.balance: \"random\" must be one of: "
+	  "round_robin, least_conn, ip_hash\n" },
+	{ "balance in another case",
+	  CFG_B_TCP "    balance: Round_Robin\n",
+	  NAME ":10:14: backends.b.balance: \"Round_Robin\" must be one of: "
+	  "round_robin, least_conn, ip_hash\n" },
+	{ "retries above its range",
+	  CFG_B_TCP "    retries: 64\n",
+	  NAME ":10:14: backends.b.retries: \"64\" must be a number from 0 "
+	  "to 63\n" },
+	{ "negative retries",
+	  CFG_B_TCP "    retries: -1\n",
+	  NAME ":10:14: backends.b.retries: \"-1\" must be a number from 0 "
+	  "to 63\n" },
+	{ "retries with a unit",
+	  CFG_B_TCP "    retries: 2x\n",
+	  NAME ":10:14: backends.b.retries: \"2x\" must be a number from 0 "
+	  "to 63\n" },
+	{ "huge retries",
+	  CFG_B_TCP "    retries: 99999999999999999999999\n",
+	  NAME ":10:14: backends.b.retries: \"99999999999999999999999\" must "
+	  "be a number from 0 to 63\n" },
+	{ "fail_threshold above its range",
+	  CFG_B_TCP "    fail_threshold: 101\n",
+	  NAME ":10:21: backends.b.fail_threshold: \"101\" must be a number "
+	  "from 0 to 100\n" },
+	{ "fail_threshold not a number",
+	  CFG_B_TCP "    fail_threshold: many\n",
+	  NAME ":10:21: backends.b.fail_threshold: \"many\" must be a number "
+	  "from 0 to 100\n" },
+	{ "fail_timeout below its range",
+	  CFG_B_TCP "    fail_timeout: 999ms\n",
+	  NAME ":10:19: backends.b.fail_timeout: must be between 1s and 1h\n" },
+	{ "fail_timeout of 0",
+	  CFG_B_TCP "    fail_timeout: 0\n",
+	  NAME ":10:19: backends.b.fail_timeout: must be between 1s and 1h\n" },
+	{ "fail_timeout above its range",
+	  CFG_B_TCP "    fail_timeout: 61m\n",
+	  NAME ":10:19: backends.b.fail_timeout: must be between 1s and 1h\n" },
+	{ "fail_timeout without a unit",
+	  CFG_B_TCP "    fail_timeout: 10\n",
+	  NAME ":10:19: backends.b.fail_timeout: \"10\": needs a unit: ms, s, "
+	  "m or h (e.g. 30s)\n" },
+	{ "resolve_interval below its range",
+	  CFG_B_TCP "    resolve_interval: 500ms\n",
+	  NAME ":10:23: backends.b.resolve_interval: must be 0 or between 1s "
+	  "and 24h\n" },
+	{ "resolve_interval above its range",
+	  CFG_B_TCP "    resolve_interval: 25h\n",
+	  NAME ":10:23: backends.b.resolve_interval: must be 0 or between 1s "
+	  "and 24h\n" },
+	{ "handshake_timeout below its range",
+	  CFG_B_WS "    handshake_timeout: 99ms\n",
+	  NAME ":10:24: backends.b.handshake_timeout: must be between 100ms "
+	  "and 5m\n" },
+	{ "handshake_timeout above its range",
+	  CFG_B_WS "    handshake_timeout: 301s\n",
+	  NAME ":10:24: backends.b.handshake_timeout: must be between 100ms "
+	  "and 5m\n" },
+
+	/* Active health checks. */
+	{ "health_check with an unknown key",
+	  CFG_B_WS "    health_check: { interval: 1s, port: 80 }\n",
+	  NAME ":10:35: backends.b.health_check.port: unknown key (expected "
+	  "one of: interval, timeout, path)\n" },
+	{ "health_check path without a slash",
+	  CFG_B_WS "    health_check: { path: health }\n",
+	  NAME ":10:27: backends.b.health_check.path: \"health\" must be a "
+	  "path starting with /, without spaces\n" },
+	{ "health_check path with a space",
+	  CFG_B_WS "    health_check: { path: \"/a b\" }\n",
+	  NAME ":10:27: backends.b.health_check.path: \"/a b\" must be a "
+	  "path starting with /, without spaces\n" },
+	{ "health_check interval of 0",
+	  CFG_B_WS "    health_check: { interval: 0 }\n",
+	  NAME ":10:31: backends.b.health_check.interval: must be between "
+	  "100ms and 1h\n" },
+	{ "health_check interval above its range",
+	  CFG_B_WS "    health_check: { interval: 2h }\n",
+	  NAME ":10:31: backends.b.health_check.interval: must be between "
+	  "100ms and 1h\n" },
+	{ "health_check timeout above its range",
+	  CFG_B_WS "    health_check: { timeout: 61s }\n",
+	  NAME ":10:30: backends.b.health_check.timeout: must be between "
+	  "100ms and 1m\n" },
+	{ "health_check is a scalar",
+	  CFG_B_WS "    health_check: on\n",
+	  NAME ":10:19: backends.b.health_check: must be a mapping, not a "
+	  "scalar\n" },
+
+	/* Host and path: what wsgate sends to a websocket backend. */
+	{ "host on a tcp backend",
+	  CFG_B_TCP "    host: app.internal\n",
+	  NAME ":8:5: backends.b: host and path apply to websocket backends "
+	  "only\n" },
+	{ "path on a tcp backend",
+	  CFG_B_TCP "    path: /app\n",
+	  NAME ":8:5: backends.b: host and path apply to websocket backends "
+	  "only\n" },
+	{ "host and path on a tcp backend",
+	  CFG_LISTEN CFG_ROUTES "backends:\n"
+	  "  b: { type: tcp, servers: [\"127.0.0.1:1\"], host: a, path: / }\n",
+	  NAME ":7:6: backends.b: host and path apply to websocket backends "
+	  "only\n" },
+	{ "host with a space",
+	  CFG_B_WS "    host: \"app internal\"\n",
+	  NAME ":10:11: backends.b.host: \"app internal\" must be a host name, "
+	  "with an optional :port\n" },
+	{ "host with a path",
+	  CFG_B_WS "    host: app.internal/ws\n",
+	  NAME ":10:11: backends.b.host: \"app.internal/ws\" must be a host "
+	  "name, with an optional :port\n" },
+	{ "host with userinfo",
+	  CFG_B_WS "    host: user@app.internal\n",
+	  NAME ":10:11: backends.b.host: \"user@app.internal\" must be a host "
+	  "name, with an optional :port\n" },
+	{ "empty host",
+	  CFG_B_WS "    host: \"\"\n",
+	  NAME ":10:11: backends.b.host: \"\" must be a host name, with an "
+	  "optional :port\n" },
+	{ "backend path without a slash",
+	  CFG_B_WS "    path: app\n",
+	  NAME ":10:11: backends.b.path: \"app\" must be a path starting with "
+	  "/, without spaces\n" },
+	{ "backend path with a space",
+	  CFG_B_WS "    path: \"/a b\"\n",
+	  NAME ":10:11: backends.b.path: \"/a b\" must be a path starting "
+	  "with /, without spaces\n" },
+	{ "bad backend type",
+	  CFG_LISTEN CFG_ROUTES "backends:\n"
+	  "  b: { type: ws, servers: [\"127.0.0.1:1\"] }\n",
+	  NAME ":7:14: backends.b.type: \"ws\" must be tcp or websocket\n" },
+	{ "echo is not a type",
+	  CFG_LISTEN CFG_ROUTES "backends:\n"
+	  "  b: { type: echo, servers: [\"127.0.0.1:1\"] }\n",
+	  NAME ":7:14: backends.b.type: \"echo\" must be tcp or websocket\n" },
+	{ "empty type",
+	  CFG_LISTEN CFG_ROUTES "backends:\n"
+	  "  b: { type: \"\", servers: [\"127.0.0.1:1\"] }\n",
+	  NAME ":7:14: backends.b.type: \"\" must be tcp or websocket\n" },
 	{ "server without port",
 	  CFG_LISTEN CFG_ROUTES "backends:\n"
 	  "  b: { type: tcp, servers: [\"127.0.0.1\"] }\n",
@@ -745,6 +1364,53 @@ static const struct config_error_vector config_error_vectors[] = {
 	  CFG_LISTEN CFG_BACKEND_B "routes:\n  - match: { path: / }\n"
 	  "    backend: b\n    frames: hex\n",
 	  NAME ":8:13: routes[0].frames: \"hex\" must be binary or text\n" },
+	{ "frames on a websocket route",
+	  CFG_LISTEN "backends:\n"
+	  "  ws: { type: websocket, servers: [\"127.0.0.1:1\"] }\n"
+	  "routes:\n  - match: { path: /ws }\n    backend: ws\n"
+	  "    frames: binary\n",
+	  NAME ":8:13: routes[0].frames: frames applies to tcp backends "
+	  "only\n" },
+	{ "strip_prefix is not a bool",
+	  CFG_LISTEN "routes:\n  - match: { path: / }\n    backend: echo\n"
+	  "    strip_prefix: yes\n",
+	  NAME ":6:19: routes[0].strip_prefix: \"yes\" must be false or "
+	  "true\n" },
+	{ "strip_prefix in another case",
+	  CFG_LISTEN "routes:\n  - match: { path: / }\n    backend: echo\n"
+	  "    strip_prefix: True\n",
+	  NAME ":6:19: routes[0].strip_prefix: \"True\" must be false or "
+	  "true\n" },
+	{ "strip_prefix is a list",
+	  CFG_LISTEN "routes:\n  - match: { path: / }\n    backend: echo\n"
+	  "    strip_prefix: [true]\n",
+	  NAME ":6:19: routes[0].strip_prefix: must be a string, not a "
+	  "list\n" },
+	/* Reported where the route names its backend (config_link_routes). */
+	{ "strip_prefix without a path",
+	  CFG_LISTEN "routes:\n  - match: { host: a.example }\n"
+	  "    backend: echo\n    strip_prefix: true\n",
+	  NAME ":5:14: routes[0].backend: strip_prefix needs match.path or "
+	  "match.path_exact\n" },
+	{ "strip_prefix with an empty match",
+	  CFG_LISTEN "routes:\n  - strip_prefix: true\n    match: {}\n"
+	  "    backend: echo\n",
+	  NAME ":6:14: routes[0].backend: strip_prefix needs match.path or "
+	  "match.path_exact\n" },
+	{ "origins is another scalar",
+	  CFG_LISTEN "routes:\n  - match: { path: / }\n    backend: echo\n"
+	  "    origins: any\n",
+	  NAME ":6:14: routes[0].origins: must be \"same\" or a list of "
+	  "origins such as [\"https://a.example\"]\n" },
+	{ "origins same in another case",
+	  CFG_LISTEN "routes:\n  - match: { path: / }\n    backend: echo\n"
+	  "    origins: Same\n",
+	  NAME ":6:14: routes[0].origins: must be \"same\" or a list of "
+	  "origins such as [\"https://a.example\"]\n" },
+	{ "origins is a mapping",
+	  CFG_LISTEN "routes:\n  - match: { path: / }\n    backend: echo\n"
+	  "    origins: { same: true }\n",
+	  NAME ":6:14: routes[0].origins: must be a list, not a mapping\n" },
 	{ "bad subprotocol condition",
 	  CFG_LISTEN "routes:\n  - match: { path: /, subprotocol: \"a b\" }\n"
 	  "    backend: echo\n",
@@ -909,6 +1575,80 @@ START_TEST(test_config_error)
 }
 END_TEST
 
+START_TEST(test_config_too_many_servers)
+{
+	static const struct config_error_vector	 v = {
+		"65 servers", NULL,
+		NAME ":10:7: backends.b.servers: at most 64 servers\n"
+	};
+	char					*text, errors[4096];
+
+	text = config_test_pool(65, "");
+	config_test_refused(v.name, text, errors, sizeof(errors));
+	free(text);
+	config_check_errors(&v, errors);
+}
+END_TEST
+
+START_TEST(test_config_unix_path_length)
+{
+	struct config			*cfg;
+	const struct sockaddr_un	*sun;
+	struct config_error_vector	 v;
+	char				 path[128], text[512], want[512];
+	char				 errors[4096];
+
+	/* sun_path holds 107 bytes and the NUL. */
+	ck_assert_uint_eq(sizeof(sun->sun_path), 108);
+	path[0] = '/';
+	memset(path + 1, 'a', 106);
+	path[107] = '\0';
+	snprintf(text, sizeof(text), CFG_LISTEN CFG_ROUTES "backends:\n"
+	    "  b: { type: tcp, servers: [\"unix:%s\"] }\n", path);
+	cfg = config_test_valid(text);
+	sun = (const struct sockaddr_un *)
+	    &config_find_backend(cfg, "b")->servers[0].ss;
+	ck_assert_int_eq(sun->sun_family, AF_UNIX);
+	ck_assert_str_eq(sun->sun_path, path);
+	config_unref(cfg);
+
+	strcat(path, "a");
+	ck_assert_uint_eq(strlen(path), 108);
+	snprintf(text, sizeof(text), CFG_LISTEN CFG_ROUTES "backends:\n"
+	    "  b: { type: tcp, servers: [\"unix:%s\"] }\n", path);
+	snprintf(want, sizeof(want), NAME ":7:29: backends.b.servers[0]: "
+	    "\"unix:%s\": must be unix:/absolute/path (at most 107 bytes)\n",
+	    path);
+	v.name = "unix path of 108 bytes";
+	v.text = text;
+	v.errors = want;
+	config_test_refused(v.name, text, errors, sizeof(errors));
+	config_check_errors(&v, errors);
+}
+END_TEST
+
+/* Names are resolved at load time and kept for re-resolution. */
+START_TEST(test_config_server_name)
+{
+	struct config			*cfg;
+	const struct backend_server	*srv;
+
+	cfg = config_test_valid(CFG_LISTEN CFG_ROUTES "backends:\n"
+	    "  b: { type: websocket, servers: [\"localhost:8080\", "
+	    "\"127.0.0.1:8081\"] }\n");
+	srv = &config_find_backend(cfg, "b")->servers[0];
+	ck_assert_str_eq(srv->address, "localhost:8080");
+	ck_assert_str_eq(srv->host, "localhost");
+	ck_assert_str_eq(srv->port, "8080");
+	ck_assert(srv->ss.ss_family == AF_INET ||
+	    srv->ss.ss_family == AF_INET6);
+	srv = &config_find_backend(cfg, "b")->servers[1];
+	ck_assert_ptr_null(srv->host);
+	ck_assert_ptr_null(srv->port);
+	config_unref(cfg);
+}
+END_TEST
+
 START_TEST(test_config_error_unresolvable_server)
 {
 	static const char	 text[] = CFG_LISTEN CFG_ROUTES "backends:\n"
@@ -970,8 +1710,7 @@ static const char config_many_errors[] =
 	NAME ":8:17: limits.pong_timeout: must be between 100ms and 1h\n"
 	NAME ":10:3: backends.echo: \"echo\" is the built-in echo backend and "
 	    "cannot be redefined\n"
-	NAME ":12:11: backends.b.type: \"udp\" must be tcp (websocket "
-	    "backends are not supported yet)\n"
+	NAME ":12:11: backends.b.type: \"udp\" must be tcp or websocket\n"
 	NAME ":13:15: backends.b.servers[0]: \"127.0.0.1\": must be "
 	    "host:port\n"
 	NAME ":15:20: routes[0].match.path: \"ws\" must start with /\n"
@@ -1137,6 +1876,24 @@ config_suite(void)
 	tcase_add_test(tc, test_config_connect_timeout_bounds);
 	suite_add_tcase(s, tc);
 
+	tc = tcase_create("pools");
+	tcase_add_test(tc, test_config_websocket_backend);
+	tcase_add_test(tc, test_config_backend_defaults);
+	tcase_add_test(tc, test_config_handshake_timeout_default);
+	tcase_add_test(tc, test_config_health_check_defaults);
+	tcase_add_loop_test(tc, test_config_balance, 0,
+	    CONFIG_NELEM(config_balance_vectors));
+	tcase_add_loop_test(tc, test_config_backend_bounds, 0,
+	    CONFIG_NELEM(config_backend_bound_vectors));
+	tcase_add_test(tc, test_config_weight_bounds);
+	tcase_add_loop_test(tc, test_config_retries_default, 0,
+	    CONFIG_NELEM(config_pool_sizes));
+	tcase_add_test(tc, test_config_retries_explicit);
+	tcase_add_test(tc, test_config_too_many_servers);
+	tcase_add_test(tc, test_config_unix_path_length);
+	tcase_add_test(tc, test_config_strip_prefix);
+	suite_add_tcase(s, tc);
+
 	tc = tcase_create("errors");
 	tcase_add_loop_test(tc, test_config_error, 0,
 	    CONFIG_NELEM(config_error_vectors));
@@ -1147,6 +1904,7 @@ config_suite(void)
 	tc = tcase_create("resolver");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_config_error_unresolvable_server);
+	tcase_add_test(tc, test_config_server_name);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("lifetime");

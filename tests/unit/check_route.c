@@ -1,9 +1,10 @@
 /*
  * check_route — unit tests of route matching (DESIGN.md "Configuration":
  * routes are tried in order, the first match wins), of the Origin policy
- * (RFC 6454 §6.2: scheme and host compare case-insensitively) and of
- * subprotocol selection (RFC 6455 §4.2.2 item 5.4: the server picks one
- * of the client's offers).
+ * (RFC 6454 §6.2: scheme and host compare case-insensitively; "origins:
+ * same" compares the Origin's host with the Host), of the walk over the
+ * client's subprotocol offers and of subprotocol selection (RFC 6455
+ * §4.2.2 item 5.4: the server picks one of the client's offers).
  *
  * The routes come from config_parse() on the YAML text below; requests
  * come from http_parse_request(), so the Sec-WebSocket-Protocol fields
@@ -11,6 +12,7 @@
  */
 #include <check.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +47,9 @@ static const char route_test_yaml[] =
 	"    subprotocols: [v12.stomp, v11.stomp, v10.stomp]\n"
 	"    backend: echo\n"
 	"  - match: { host: other.example }\n"			/* 7 */
+	"    backend: echo\n"
+	"  - match: { path: /same }\n"				/* 8 */
+	"    origins: same\n"
 	"    backend: echo\n";
 
 static struct config	*route_test_cfg;
@@ -59,7 +64,7 @@ route_setup(void)
 	ck_assert_msg(route_test_cfg != NULL, "config: %s",
 	    errors != NULL ? errors : "(no errors)");
 	ck_assert_ptr_null(errors);
-	ck_assert_uint_eq(route_test_cfg->nroutes, 8);
+	ck_assert_uint_eq(route_test_cfg->nroutes, 9);
 }
 
 static void
@@ -169,6 +174,8 @@ static const struct route_match_vector route_match_vectors[] = {
 	    "/mqtt", 0, NULL, 4 },
 	{ "host-only route, any path", "other.example", 0, "/anything", 0,
 	    NULL, 7 },
+	{ "route with origins: same", "x.example", 0, "/same/room", 0, NULL,
+	    8 },
 	{ "no route", "x.example", 0, "/nothing", 0, NULL, ROUTE_NONE },
 	{ "no route for the root", "x.example", 0, "/", 0, NULL, ROUTE_NONE },
 };
@@ -254,10 +261,96 @@ START_TEST(test_route_origin_allowed)
 	rt = &route_test_cfg->routes[v->route];
 	len = v->origin == NULL ? 0 : v->origin_len != 0 ? v->origin_len :
 	    strlen(v->origin);
-	ck_assert_msg(route_origin_allowed(rt, v->origin, len) == v->allowed,
+	ck_assert_msg(route_origin_allowed(rt, v->origin, len,
+	    "unrelated.example", 17) == v->allowed,
 	    "route %d, origin \"%s\" (%zu bytes): want %s", v->route,
 	    v->origin != NULL ? v->origin : "(none)", len,
 	    v->allowed ? "allowed" : "refused");
+}
+END_TEST
+
+/*
+ * route_origin_allowed() with the request's Host: "origins: same" wants
+ * the Origin's host to be the Host, ports left out on both sides; a
+ * list ignores the Host.
+ */
+struct route_origin_host_vector {
+	const char	*name;
+	int		 route;
+	const char	*origin;	/* NULL: no Origin field */
+	const char	*host;
+	bool		 allowed;
+};
+
+static const struct route_origin_host_vector route_origin_host_vectors[] = {
+	{ "same host", 8, "https://a.example", "a.example", true },
+	{ "host with a port", 8, "https://a.example", "a.example:8080",
+	    true },
+	{ "host in upper case", 8, "https://a.example", "A.EXAMPLE", true },
+	{ "origin in upper case", 8, "HTTPS://A.Example", "a.example", true },
+	{ "origin with a port, host without", 8, "https://a.example:8443",
+	    "a.example", true },
+	{ "both with other ports", 8, "http://a.example:3000",
+	    "a.example:8080", true },
+	{ "the scheme is not compared", 8, "http://a.example", "a.example",
+	    true },
+	{ "ipv6 literal", 8, "http://[::1]:8080", "[::1]", true },
+	{ "ipv6 literal, host with a port", 8, "http://[::1]", "[::1]:443",
+	    true },
+	{ "another host", 8, "https://b.example", "a.example", false },
+	{ "another host, same port", 8, "https://b.example:8080",
+	    "a.example:8080", false },
+	{ "origin host is a suffix", 8, "https://x.a.example", "a.example",
+	    false },
+	{ "origin host has a suffix", 8, "https://a.example.evil",
+	    "a.example", false },
+	{ "origin host is a prefix", 8, "https://a.exampl", "a.example",
+	    false },
+	{ "origin without a scheme", 8, "a.example", "a.example", false },
+	{ "origin with an empty host", 8, "https://", "a.example", false },
+	{ "origin with only a port", 8, "https://:443", "a.example", false },
+	{ "origin null", 8, "null", "a.example", false },
+	{ "empty origin", 8, "", "a.example", false },
+	{ "no origin", 8, NULL, "a.example", false },
+	{ "other ipv6 literal", 8, "http://[::2]", "[::1]", false },
+	/* A list ignores the Host; no policy ignores both. */
+	{ "list: origin is the host but not listed", 1,
+	    "https://evil.example", "evil.example", false },
+	{ "list: listed origin, another host", 1, "https://chat.example",
+	    "evil.example", true },
+	{ "no policy: any origin", 0, "https://b.example", "a.example",
+	    true },
+	{ "no policy: no origin", 0, NULL, "a.example", true },
+};
+
+START_TEST(test_route_origin_host)
+{
+	const struct route_origin_host_vector	*v;
+	const struct route			*rt;
+	size_t					 len;
+
+	v = &route_origin_host_vectors[_i];
+	rt = &route_test_cfg->routes[v->route];
+	ck_assert(rt->origin_same == (v->route == 8));
+	len = v->origin != NULL ? strlen(v->origin) : 0;
+	ck_assert_msg(route_origin_allowed(rt, v->origin, len, v->host,
+	    strlen(v->host)) == v->allowed, "%s: origin \"%s\", host \"%s\": "
+	    "want %s", v->name, v->origin != NULL ? v->origin : "(none)",
+	    v->host, v->allowed ? "allowed" : "refused");
+}
+END_TEST
+
+START_TEST(test_route_origin_host_len)
+{
+	const struct route	*rt = &route_test_cfg->routes[8];
+
+	/* Only host_len bytes are the Host, only origin_len the Origin. */
+	ck_assert(route_origin_allowed(rt, "https://a.example", 17,
+	    "a.example.evil", 9));
+	ck_assert(!route_origin_allowed(rt, "https://a.example", 17,
+	    "a.example.evil", 14));
+	ck_assert(route_origin_allowed(rt, "https://a.example.evil", 17,
+	    "a.example", 9));
 }
 END_TEST
 
@@ -322,6 +415,74 @@ START_TEST(test_route_select_subprotocol)
 }
 END_TEST
 
+/*
+ * route_offers(): every element of every Sec-WebSocket-Protocol field,
+ * in order, until the callback returns non-NULL.
+ */
+struct route_offers_vector {
+	const char	*fields;	/* request header lines */
+	const char	*want;		/* the offers seen, "|"-separated */
+	const char	*stop;		/* the callback stops here, or NULL */
+	bool		 stops;		/* stop is offered: returned */
+};
+
+static const struct route_offers_vector route_offers_vectors[] = {
+	{ "", "", NULL, false },
+	{ ROUTE_PROTO(""), "", NULL, false },
+	{ ROUTE_PROTO("a"), "a|", NULL, false },
+	{ ROUTE_PROTO("a, b,c"), "a|b|c|", NULL, false },
+	{ ROUTE_PROTO(",, a ,\tb,,"), "a|b|", NULL, false },
+	{ ROUTE_PROTO("a") "X-Other: x\r\n" ROUTE_PROTO("b, c"), "a|b|c|",
+	    NULL, false },
+	{ "sec-websocket-protocol: a\r\nSEC-WEBSOCKET-PROTOCOL: b\r\n",
+	    "a|b|", NULL, false },
+	{ "X-Sec-WebSocket-Protocol: a\r\nSec-WebSocket-Protocols: b\r\n",
+	    "", NULL, false },
+	{ ROUTE_PROTO("a, b, c"), "a|b|", "b", true },
+	{ ROUTE_PROTO("a") ROUTE_PROTO("b, c"), "a|", "a", true },
+	{ ROUTE_PROTO("a") ROUTE_PROTO("b, c"), "a|b|c|", "d", false },
+};
+
+struct route_offers_seen {
+	char		 buf[256];
+	const char	*stop;
+};
+
+static const char *
+route_offers_collect(const void *arg, const char *tok, size_t len)
+{
+	struct route_offers_seen	*seen;
+	size_t				 n;
+
+	seen = (struct route_offers_seen *)(uintptr_t)arg;
+	n = strlen(seen->buf);
+	snprintf(seen->buf + n, sizeof(seen->buf) - n, "%.*s|", (int)len,
+	    tok);
+	if (seen->stop != NULL && strlen(seen->stop) == len &&
+	    memcmp(seen->stop, tok, len) == 0)
+		return seen->stop;
+	return NULL;
+}
+
+START_TEST(test_route_offers)
+{
+	const struct route_offers_vector	*v = &route_offers_vectors[_i];
+	struct route_offers_seen		 seen;
+	struct http_request			 req;
+	const char				*found;
+	char					 buf[1024];
+
+	route_test_request(v->fields, buf, sizeof(buf), &req);
+	memset(&seen, 0, sizeof(seen));
+	seen.stop = v->stop;
+	found = route_offers(&req, route_offers_collect, &seen);
+	ck_assert_msg(strcmp(seen.buf, v->want) == 0, "\"%s\": saw \"%s\", "
+	    "want \"%s\"", v->fields, seen.buf, v->want);
+	/* What the callback returned, or NULL when it never stopped. */
+	ck_assert_ptr_eq(found, v->stops ? v->stop : NULL);
+}
+END_TEST
+
 #define ROUTE_NELEM(a)	((int)(sizeof(a) / sizeof((a)[0])))
 
 static Suite *
@@ -343,6 +504,14 @@ route_suite(void)
 	tcase_add_checked_fixture(tc, route_setup, route_teardown);
 	tcase_add_loop_test(tc, test_route_origin_allowed, 0,
 	    ROUTE_NELEM(route_origin_vectors));
+	tcase_add_loop_test(tc, test_route_origin_host, 0,
+	    ROUTE_NELEM(route_origin_host_vectors));
+	tcase_add_test(tc, test_route_origin_host_len);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("offers");
+	tcase_add_loop_test(tc, test_route_offers, 0,
+	    ROUTE_NELEM(route_offers_vectors));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("subprotocol");
