@@ -175,6 +175,13 @@ handshake_check_upgrade(const struct http_request *req,
 		handshake_fail(hr, 400, "Connection header lacks upgrade");
 		return -1;
 	}
+	/* A body would be read as frames after the 101: none is allowed. */
+	h = http_find_header(&req->fields, "Content-Length", NULL);
+	if (http_find_header(&req->fields, "Transfer-Encoding", NULL) != NULL ||
+	    (h != NULL && !(h->value_len == 1 && h->value[0] == '0'))) {
+		handshake_fail(hr, 400, "an upgrade request has no body");
+		return -1;
+	}
 	h = http_find_header(&req->fields, "Sec-WebSocket-Version", NULL);
 	if (h == NULL || h->value_len != 2 || memcmp(h->value, "13", 2)) {
 		handshake_fail(hr, 426, "Sec-WebSocket-Version must be 13");

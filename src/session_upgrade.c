@@ -106,8 +106,11 @@ session_handshake_done(struct session *s)
 		session_upgraded(s, hr);
 		return;
 	}
-	/* The client's frames wait in its input until the 101. */
-	bufferevent_disable(s->client.bev, EV_READ);
+	/*
+	 * The client's frames wait in its input until the 101; reading goes
+	 * on (bounded by the head's read watermark) only so that a client
+	 * that leaves is noticed and its backend connection closed.
+	 */
 	session_set_state(s, SESSION_CONNECTING);
 	backend_attempt_init(&s->up->attempt,
 	    (const struct sockaddr *)&s->peer_ss);

@@ -13,6 +13,12 @@ Main pieces:
   accept_key(key)             Sec-WebSocket-Accept computation
   TcpServer + handlers        threaded TCP backends (echo, sender, ...)
   free_port(), blackhole_listener()
+  ws_backend(...)             a `type: websocket` backend entry
+  start_ws_server(...)        python websockets backend (thread or child
+                              process), records handshake requests
+  start_node_server(script)   node `ws` backend in a child process
+  raw_ws_backend(...)         hand-written backend (BackendWS frames,
+                              every received byte recorded)
   main(globals())             tiny test runner
 """
 
@@ -353,8 +359,12 @@ def new_key():
     return base64.b64encode(os.urandom(16)).decode("ascii")
 
 
-def connect(port, timeout=5.0):
-    s = socket.create_connection((HOST, port), timeout=timeout)
+def connect(port, timeout=5.0, source=None):
+    """A TCP connection to 127.0.0.1:port; source: a local address to bind
+    (e.g. "127.0.0.2": ip_hash tests), port chosen by the kernel."""
+    s = socket.create_connection((HOST, port), timeout=timeout,
+                                 source_address=(source, 0) if source
+                                 else None)
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     on_cleanup(s.close)
     return s
@@ -380,20 +390,9 @@ def ws_request(path="/echo", host="127.0.0.1", key=None, method="GET",
     return (eol.join(lines) + eol + eol).encode("latin-1")
 
 
-class HttpResponse:
-    def __init__(self, sock, status_line, headers, rest):
-        self.sock = sock
-        self.status_line = status_line
-        self.headers = headers          # list of (name, value), in order
-        self.rest = rest                # bytes read after the head
-        parts = status_line.split(" ", 2)
-        check(len(parts) >= 2 and parts[0] == "HTTP/1.1"
-              and parts[1].isdigit() and len(parts[1]) == 3,
-              "bad status line %r" % status_line)
-        self.version = parts[0]
-        self.status = int(parts[1])
-        self.reason = parts[2] if len(parts) > 2 else ""
-        self.body = None
+class _HeaderAccess:
+    """header()/header_all()/tokens() over self.headers, a list of
+    (name, value) pairs in order."""
 
     def header(self, name):
         """The value of a header that must appear at most once, or None."""
@@ -409,6 +408,22 @@ class HttpResponse:
         for v in self.header_all(name):
             out += [t.strip().lower() for t in v.split(",") if t.strip()]
         return out
+
+
+class HttpResponse(_HeaderAccess):
+    def __init__(self, sock, status_line, headers, rest):
+        self.sock = sock
+        self.status_line = status_line
+        self.headers = headers          # list of (name, value), in order
+        self.rest = rest                # bytes read after the head
+        parts = status_line.split(" ", 2)
+        check(len(parts) >= 2 and parts[0] == "HTTP/1.1"
+              and parts[1].isdigit() and len(parts[1]) == 3,
+              "bad status line %r" % status_line)
+        self.version = parts[0]
+        self.status = int(parts[1])
+        self.reason = parts[2] if len(parts) > 2 else ""
+        self.body = None
 
     def __repr__(self):
         return "<%s %r body=%r>" % (self.status_line, self.headers, self.body)
@@ -455,9 +470,9 @@ def read_response(sock, timeout=5.0):
     return HttpResponse(sock, lines[0], headers, rest)
 
 
-def http_request(port, data, timeout=5.0):
+def http_request(port, data, timeout=5.0, source=None):
     """Opens a connection, sends data, returns the parsed response head."""
-    s = connect(port, timeout)
+    s = connect(port, timeout, source)
     s.sendall(data)
     return read_response(s, timeout)
 
@@ -509,7 +524,9 @@ def expect_error(resp, code, timeout=5.0):
 def ws_connect_raw(port, path="/echo", timeout=5.0, **kw):
     """Raw upgrade; asserts 101 with a correct accept key; returns RawWS."""
     key = kw.pop("key", None) or new_key()
-    resp = http_request(port, ws_request(path=path, key=key, **kw), timeout)
+    source = kw.pop("source", None)
+    resp = http_request(port, ws_request(path=path, key=key, **kw), timeout,
+                        source)
     check(resp.status == 101, "expected 101, got %r (%r)"
           % (resp.status_line, resp.headers))
     check(resp.header("Sec-WebSocket-Accept") == accept_key(key),
@@ -596,10 +613,13 @@ class FrameTimeout(TestFailure):
 class RawWS:
     """A WebSocket connection driven by hand, after the 101."""
 
+    peer_masks = False   # frames read must be unmasked (we are the client)
+
     def __init__(self, sock, initial=b""):
         self.sock = sock
         self.buf = bytearray(initial)
         self.frames = []     # every frame read, in order
+        self.mask_keys = []  # of every masked frame read (peer_masks)
 
     def send(self, data):
         self.sock.sendall(data)
@@ -632,7 +652,11 @@ class RawWS:
         deadline = time.monotonic() + timeout
         self._fill(2, deadline)
         b0, b1 = self.buf[0], self.buf[1]
-        check(not (b1 & 0x80), "server frame is masked (RFC 6455 §5.1)")
+        if self.peer_masks:
+            check(b1 & 0x80, "frame from wsgate to a backend is not masked "
+                  "(RFC 6455 §5.1): %r" % bytes(self.buf[:12]))
+        else:
+            check(not (b1 & 0x80), "server frame is masked (RFC 6455 §5.1)")
         n = b1 & 0x7F
         hl = 2
         if n == 126:
@@ -644,9 +668,16 @@ class RawWS:
             n = struct.unpack("!Q", bytes(self.buf[2:10]))[0]
             check(n < (1 << 63), "server frame length has the top bit set")
             hl = 10
+        if self.peer_masks:
+            self._fill(hl + 4, deadline)
+            key = bytes(self.buf[hl:hl + 4])
+            hl += 4
         self._fill(hl + n, deadline)
         payload = bytes(self.buf[hl:hl + n])
         del self.buf[:hl + n]
+        if self.peer_masks:
+            self.mask_keys.append(key)
+            payload = xor_mask(payload, key)
         f = Frame(bool(b0 & 0x80), (b0 >> 4) & 7, b0 & 0xF, payload)
         check(f.rsv == 0, "server frame has RSV bits set: %r" % f)
         check(f.opcode in (0, 1, 2, 8, 9, 10), "server sent opcode %#x"
@@ -901,6 +932,470 @@ def blackhole_listener():
     check(not completed, "could not build a black-hole listener (connect "
           "completed despite a full accept queue)")
     return port
+
+
+# ---------------------------------------------------------------------------
+# WebSocket backends (type: websocket)
+# ---------------------------------------------------------------------------
+
+def ws_backend(*servers, **opts):
+    """A `type: websocket` backend.  servers: ports (127.0.0.1:port),
+    strings ("unix:/path", "127.0.0.1:p") or dicts ({"address": ...,
+    "weight": 3}); opts: further keys (balance, retries, host, ...)."""
+    d = {"type": "websocket",
+         "servers": ["%s:%d" % (HOST, s) if isinstance(s, int) else s
+                     for s in servers],
+         "connect_timeout": "2s"}
+    d.update(opts)
+    return d
+
+
+class HttpRequest(_HeaderAccess):
+    """A request head as a backend received it: .method, .path (request
+    target), .version, .headers [(name, value)], .raw (bytes)."""
+
+    def __init__(self, raw=None, path=None, headers=None):
+        self.raw = raw
+        if raw is not None:
+            lines = raw.decode("latin-1").split("\r\n")
+            parts = lines[0].split(" ")
+            check(len(parts) == 3, "bad request line %r" % lines[0])
+            self.method, self.path, self.version = parts
+            headers = []
+            for line in lines[1:]:
+                if not line:
+                    continue
+                check(":" in line, "bad request header line %r" % line)
+                n, v = line.split(":", 1)
+                check(n == n.strip() and n, "bad header name in %r" % line)
+                headers.append((n, v.strip()))
+        else:
+            self.method, self.path, self.version = "GET", path, "HTTP/1.1"
+        self.headers = list(headers)
+
+    def names(self):
+        return [n.lower() for n, _ in self.headers]
+
+    def __repr__(self):
+        return "<%s %s %r>" % (self.method, self.path, self.headers)
+
+
+class WsServer:
+    """A python websockets (asyncio API) server, in a thread with its own
+    event loop, on 127.0.0.1:port (0: any free port; a fixed port may be
+    reused, SO_REUSEADDR) or on a unix socket (unix_path).
+
+    handler(ws, server) is the connection coroutine (ws.path is the
+    request target).  Every handshake request is recorded in .requests as
+    an HttpRequest (also those refused by process_request); .connections
+    counts handler runs.  process_request(path, headers) may return
+    (status, headers, body) to refuse the upgrade, as in websockets.serve;
+    select_subprotocol(offers, available) too.  Other keywords go to
+    websockets.serve (subprotocols, extra_headers, ...).  Stopped after the
+    test (or by .stop()); handlers still running after 5 s are cancelled.
+    """
+
+    def __init__(self, handler, port=0, unix_path=None,
+                 process_request=None, **serve_kw):
+        self.handler = handler
+        self.user_process_request = process_request
+        self.unix_path = unix_path
+        self.lock = threading.Lock()
+        self.requests = []
+        self.connections = 0       # handler runs (upgraded connections)
+        self.active = 0            # handlers running now
+        self.errors = []           # exceptions raised by the handler
+        self.state = {}            # free-form per-test data
+        self.loop = asyncio.new_event_loop()
+        self._server = None
+        self._start_error = None
+        self._ready = threading.Event()
+        kw = {"ping_interval": None, "compression": None, "max_size": None,
+              "close_timeout": 5}
+        kw.update(serve_kw)
+        self._serve_kw = kw
+        self._port = port
+        self._t = threading.Thread(target=self._run, daemon=True)
+        self._t.start()
+        if not self._ready.wait(10):
+            raise TestFailure("websockets server did not start within 10s")
+        if self._start_error is not None:
+            raise TestFailure("websockets server did not start: %r"
+                              % self._start_error)
+        on_cleanup(self.stop)
+
+    async def _process_request(self, path, headers):
+        with self.lock:
+            self.requests.append(HttpRequest(path=path,
+                                             headers=headers.raw_items()))
+        if self.user_process_request is not None:
+            r = self.user_process_request(path, headers)
+            if inspect.isawaitable(r):
+                r = await r
+            if r is not None:   # websockets wants an HTTPStatus
+                import http
+                r = (http.HTTPStatus(r[0]), r[1], r[2])
+            return r
+        return None
+
+    async def _handler(self, ws, path=None):
+        with self.lock:
+            self.connections += 1
+            self.active += 1
+        import websockets
+        try:
+            await self.handler(ws, self)
+        except websockets.exceptions.ConnectionClosed:
+            pass
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:
+            self.errors.append(repr(e))
+            raise
+        finally:
+            with self.lock:
+                self.active -= 1
+
+    async def _start(self):
+        import websockets
+        if self.unix_path:
+            self._server = await websockets.unix_serve(
+                self._handler, self.unix_path,
+                process_request=self._process_request, **self._serve_kw)
+        else:
+            self._server = await websockets.serve(
+                self._handler, HOST, self._port,
+                process_request=self._process_request, **self._serve_kw)
+            self.port = self._server.sockets[0].getsockname()[1]
+
+    def _run(self):
+        asyncio.set_event_loop(self.loop)
+        try:
+            self.loop.run_until_complete(self._start())
+        except Exception as e:
+            self._start_error = e
+            self._ready.set()
+            self.loop.close()
+            return
+        self._ready.set()
+        try:
+            self.loop.run_forever()
+        finally:
+            for t in asyncio.all_tasks(self.loop):
+                t.cancel()
+            try:
+                self.loop.run_until_complete(asyncio.sleep(0))
+            except Exception:
+                pass
+            self.loop.close()
+
+    async def _shutdown(self):
+        self._server.close()
+        try:
+            await asyncio.wait_for(self._server.wait_closed(), 5)
+        except asyncio.TimeoutError:
+            pass
+
+    def paths(self):
+        with self.lock:
+            return [r.path for r in self.requests]
+
+    def stop(self):
+        if not self._t.is_alive():
+            return
+        fut = asyncio.run_coroutine_threadsafe(self._shutdown(), self.loop)
+        try:
+            fut.result(10)
+        except Exception:
+            pass
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._t.join(10)
+        if self.unix_path:
+            try:
+                os.unlink(self.unix_path)
+            except OSError:
+                pass
+
+
+async def ws_echo_handler(ws, server):
+    """Echoes every message with its type."""
+    async for msg in ws:
+        await ws.send(msg)
+
+
+class ServerProcess:
+    """A server in a child process that prints "PORT <n>" on stdout once it
+    listens: .pid, .port, .output(), .kill() (SIGKILL), .stop() (SIGTERM,
+    then SIGKILL after 5 s).  By PID only; stopped after the test."""
+
+    PORT_RE = re.compile(r"^PORT (\d+)$", re.M)
+
+    def __init__(self, argv, env=None, startup_timeout=10.0):
+        self.argv = list(argv)
+        self._buf = bytearray()
+        self._cond = threading.Condition()
+        self._eof = False
+        self.proc = subprocess.Popen(
+            self.argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, env=env, preexec_fn=_die_with_parent)
+        self.pid = self.proc.pid
+        on_cleanup(self.stop)
+        self._reader = threading.Thread(target=self._drain, daemon=True)
+        self._reader.start()
+        deadline = time.monotonic() + startup_timeout
+        with self._cond:
+            while True:
+                m = self.PORT_RE.search(self._buf.decode("utf-8", "replace"))
+                if m:
+                    break
+                left = deadline - time.monotonic()
+                if left <= 0 or self._eof:
+                    raise TestFailure(
+                        "%s did not print PORT within %.0fs (exit status %r):"
+                        "\n%s" % (self.argv[0], startup_timeout,
+                                  self.proc.poll(), self.output()))
+                self._cond.wait(min(left, 0.2))
+        self.port = int(m.group(1))
+
+    def _drain(self):
+        out = self.proc.stdout
+        while True:
+            try:
+                chunk = os.read(out.fileno(), 65536)
+            except OSError:
+                chunk = b""
+            with self._cond:
+                if not chunk:
+                    self._eof = True
+                    self._cond.notify_all()
+                    return
+                self._buf.extend(chunk)
+                self._cond.notify_all()
+
+    def output(self):
+        return bytes(self._buf).decode("utf-8", "replace")
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def kill(self):
+        if self.proc.poll() is None:
+            os.kill(self.pid, signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            try:
+                os.kill(self.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                os.kill(self.pid, signal.SIGKILL)
+                self.proc.wait(10)
+        self._reader.join(5)
+
+
+_WS_SCRIPT_TAIL = r'''
+
+async def _wsgate_it_main():
+    import websockets
+    kw = dict(ping_interval=None, compression=None, max_size=None,
+              close_timeout=5)
+    kw.update(globals().get("SERVE_KW", {}))
+    async with websockets.serve(handler, "127.0.0.1", int(sys.argv[1]),
+                                **kw) as srv:
+        print("PORT %d" % srv.sockets[0].getsockname()[1], flush=True)
+        await asyncio.Future()
+
+asyncio.run(_wsgate_it_main())
+'''
+
+
+def start_ws_server(handler=ws_echo_handler, **kw):
+    """A python websockets backend.  handler: a coroutine function
+    handler(ws, server), run in a thread of this process (returns a
+    WsServer), or a string: the source of a script that defines
+    `async def handler(ws, path)` (and optionally SERVE_KW), run by
+    /usr/bin/python3 in a child process that can be killed (returns a
+    ServerProcess).  Both have .port and .stop()."""
+    if isinstance(handler, str):
+        d = tempfile.mkdtemp(prefix="wsgate-it-srv-")
+        on_cleanup(lambda: shutil.rmtree(d, ignore_errors=True))
+        path = os.path.join(d, "server.py")
+        with open(path, "w") as f:
+            f.write("import asyncio\nimport sys\n" + handler
+                    + _WS_SCRIPT_TAIL)
+        return ServerProcess(["/usr/bin/python3", path,
+                              str(kw.get("port", 0))])
+    return WsServer(handler, **kw)
+
+
+NODE = "/usr/bin/node"
+NODE_PATH = "/usr/share/nodejs"
+
+
+def start_node_server(script):
+    """Runs a node script (Debian's node with NODE_PATH set, so that
+    require('ws') works) that prints "PORT <n>"; returns a ServerProcess."""
+    d = tempfile.mkdtemp(prefix="wsgate-it-node-")
+    on_cleanup(lambda: shutil.rmtree(d, ignore_errors=True))
+    path = os.path.join(d, "server.js")
+    with open(path, "w") as f:
+        f.write(script)
+    env = dict(os.environ)
+    env["NODE_PATH"] = NODE_PATH
+    return ServerProcess([NODE, path], env=env)
+
+
+class BackendWS(RawWS):
+    """wsgate seen from a raw backend, after the 101: frames read must be
+    masked (their keys are kept in .mask_keys); frames sent are unmasked
+    unless mask=True is passed."""
+
+    peer_masks = True
+
+    def send_frame(self, opcode, payload=b"", **kw):
+        kw.setdefault("mask", False)
+        self.sock.sendall(encode_frame(opcode, payload, **kw))
+
+
+def ws_accept_response(req, protocol=None, extra=()):
+    """A correct 101 for the request req (an HttpRequest)."""
+    key = req.header("Sec-WebSocket-Key")
+    check(key is not None, "request to the backend has no "
+          "Sec-WebSocket-Key: %r" % req)
+    lines = ["HTTP/1.1 101 Switching Protocols", "Upgrade: websocket",
+             "Connection: Upgrade", "Sec-WebSocket-Accept: "
+             + accept_key(key)]
+    if protocol:
+        lines.append("Sec-WebSocket-Protocol: " + protocol)
+    lines += ["%s: %s" % nv for nv in extra]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+def raw_echo_session(peer, server):
+    """Backend side of a raw connection: echoes data messages (with their
+    opcode, reassembled), answers pings, echoes a close frame and waits
+    for EOF."""
+    op, parts = None, []
+    while not server.stopping.is_set():
+        try:
+            f = peer.read_frame(timeout=0.5)
+        except FrameTimeout:
+            continue
+        except ConnectionClosed:
+            server.saw_eof()
+            return
+        if f.opcode == OP_PING:
+            peer.send_frame(OP_PONG, f.payload)
+        elif f.opcode == OP_PONG:
+            pass
+        elif f.opcode == OP_CLOSE:
+            peer.send_frame(OP_CLOSE, f.payload[:2])
+            wait_peer_eof(peer, server)
+            return
+        else:
+            if op is None:
+                op = f.opcode
+            parts.append(f.payload)
+            if f.fin:
+                peer.send_frame(op, b"".join(parts))
+                op, parts = None, []
+
+
+def wait_peer_eof(peer, server, timeout=10.0):
+    """Reads (and records) until the peer closes or timeout; True on EOF."""
+    deadline = time.monotonic() + timeout
+    while not server.stopping.is_set() and time.monotonic() < deadline:
+        try:
+            peer.read_frame(timeout=0.5)
+        except FrameTimeout:
+            continue
+        except ConnectionClosed:
+            server.saw_eof()
+            return True
+    return False
+
+
+def raw_ws_backend(session=raw_echo_session, respond=None):
+    """A hand-written WebSocket backend (TcpServer): reads the request head
+    (recorded as an HttpRequest in state["requests"]), answers
+    respond(req) (bytes; default: a correct 101; None: never answers;
+    b"": closes at once; a list of bytes: sent piece by piece),
+    then, after a 101, runs session(peer, server) with a BackendWS (also
+    recorded in state["peers"]).  Every byte received on each connection
+    is kept in state["bytes"] (one bytearray per connection)."""
+    def handler(c, server):
+        buf = bytearray()
+        with server.lock:
+            server.state.setdefault("bytes", []).append(buf)
+        i = read_until(c, buf, b"\r\n\r\n", 10)
+        req = HttpRequest(raw=bytes(buf[:i + 4]))
+        with server.lock:
+            server.state.setdefault("requests", []).append(req)
+        answer = respond(req) if respond else ws_accept_response(req)
+        pieces = None
+        if isinstance(answer, list):    # sent piece by piece
+            pieces, answer = answer, b"".join(answer)
+        if answer == b"":
+            return          # closed without an answer
+        if answer is None or not answer.startswith(b"HTTP/1.1 101 "):
+            for p in ((pieces or [answer]) if answer is not None else []):
+                send_all(c, server, p)
+                if pieces:
+                    time.sleep(0.005)
+            while True:     # record everything until wsgate closes
+                r = recv_some(c, server)
+                if not r:
+                    if r == b"":
+                        server.saw_eof()
+                    return
+                buf.extend(r)
+        for p in (pieces or [answer]):
+            send_all(c, server, p)
+            if pieces:
+                time.sleep(0.005)
+        peer = _RecordingBackendWS(c, bytes(buf[i + 4:]), buf)
+        peer.request = req
+        with server.lock:
+            server.state.setdefault("peers", []).append(peer)
+        session(peer, server)
+    return TcpServer(handler)
+
+
+class _RecordingBackendWS(BackendWS):
+    """BackendWS that also appends every byte it reads to `record`."""
+
+    def __init__(self, sock, initial, record):
+        super().__init__(sock, initial)
+        self._record = record
+
+    def _fill(self, n, deadline):
+        before = len(self.buf)
+        try:
+            super()._fill(n, deadline)
+        finally:
+            # bytes read by this call are the tail of self.buf
+            got = len(self.buf) - before
+            if got > 0:
+                self._record.extend(self.buf[len(self.buf) - got:])
+
+
+def backend_requests(server):
+    """The handshake requests a backend received (WsServer or raw)."""
+    if isinstance(server, WsServer):
+        with server.lock:
+            return list(server.requests)
+    with server.lock:
+        return list(server.state.get("requests", []))
+
+
+def check_backend_ok(server):
+    """No exception in the backend's handlers (protocol checks included)."""
+    errs = list(server.errors)
+    check(not errs, "backend handler errors: %s" % "; ".join(errs))
 
 
 # ---------------------------------------------------------------------------
