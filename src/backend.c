@@ -51,10 +51,9 @@
 #include <event2/event.h>
 #include <event2/util.h>
 
-#include <openssl/evp.h>
-#include <openssl/rand.h>
 
 #include "backend.h"
+#include "entropy.h"
 #include "frame.h"
 #include "handshake.h"
 #include "http.h"
@@ -481,11 +480,11 @@ backend_check_pass(struct backend_check *c)
 	size_t		n;
 
 	backend_check_verdict(c, NULL);
-	if (c->state != BACKEND_CHECK_HANDSHAKE ||
-	    RAND_bytes(mask, sizeof(mask)) != 1) {
+	if (c->state != BACKEND_CHECK_HANDSHAKE) {
 		backend_check_idle(c);
 		return;
 	}
+	entropy_bytes(mask, sizeof(mask));
 	n = frame_encode_header(frame, true, WS_OP_CLOSE, 2, mask);
 	frame[n] = WS_CLOSE_GOING_AWAY >> 8;
 	frame[n + 1] = WS_CLOSE_GOING_AWAY & 0xff;
@@ -513,11 +512,7 @@ backend_check_host(const struct backend_check *c)
 static int
 backend_check_send_request(struct backend_check *c)
 {
-	uint8_t	raw[16];
-
-	if (RAND_bytes(raw, sizeof(raw)) != 1)
-		return -1;
-	EVP_EncodeBlock((unsigned char *)c->key, raw, sizeof(raw));
+	handshake_client_key(c->key);
 	return evbuffer_add_printf(bufferevent_get_output(c->bev),
 	    "GET %s HTTP/1.1\r\n"
 	    "Host: %s\r\n"
@@ -615,31 +610,6 @@ backend_check_event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 }
 
-/*
- * RFC 6455 §4.1, the client's checks of the server's response: 101,
- * Upgrade: websocket, Connection: upgrade, and the Sec-WebSocket-Accept
- * that proves the server read our key.  Returns NULL or what is wrong.
- */
-static const char *
-backend_check_response(const struct backend_check *c,
-    const struct http_response *resp)
-{
-	const struct http_header	*h;
-	char				 want[HANDSHAKE_ACCEPT_LEN + 1];
-	size_t				 n;
-
-	if (!http_header_has_token(&resp->fields, "Upgrade", "websocket"))
-		return "no Upgrade: websocket in the 101";
-	if (!http_header_has_token(&resp->fields, "Connection", "upgrade"))
-		return "no Connection: upgrade in the 101";
-	h = http_find_header(&resp->fields, "Sec-WebSocket-Accept", &n);
-	handshake_accept_key(c->key, BACKEND_KEY_LEN, want);
-	if (h == NULL || n != 1 || h->value_len != HANDSHAKE_ACCEPT_LEN ||
-	    memcmp(h->value, want, HANDSHAKE_ACCEPT_LEN) != 0)
-		return "wrong Sec-WebSocket-Accept";
-	return NULL;
-}
-
 static void
 backend_check_read_cb(struct bufferevent *bev, void *arg)
 {
@@ -674,7 +644,7 @@ backend_check_read_cb(struct bufferevent *bev, void *arg)
 		backend_check_fail(c, "status %d, not 101", resp.status);
 		return;
 	}
-	if ((errstr = backend_check_response(c, &resp)) != NULL) {
+	if ((errstr = handshake_check_101(&resp, c->key)) != NULL) {
 		backend_check_fail(c, "%s", errstr);
 		return;
 	}

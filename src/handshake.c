@@ -325,12 +325,18 @@ handshake_open(char **buf, size_t *len)
 }
 
 void
-handshake_upstream_key(struct handshake_upstream *up)
+handshake_client_key(char *key)
 {
 	unsigned char	raw[16];
 
 	entropy_bytes(raw, sizeof(raw));
-	EVP_EncodeBlock((unsigned char *)up->key, raw, sizeof(raw));
+	EVP_EncodeBlock((unsigned char *)key, raw, sizeof(raw));
+}
+
+void
+handshake_upstream_key(struct handshake_upstream *up)
+{
+	handshake_client_key(up->key);
 }
 
 /* The path for the backend: strip_prefix, then the backend's prefix. */
@@ -466,41 +472,44 @@ handshake_offer_match(const void *arg, const char *tok, size_t len)
 	return tok;
 }
 
+const char *
+handshake_check_101(const struct http_response *resp, const char *key)
+{
+	const struct http_fields	*f = &resp->fields;
+	const struct http_header	*h;
+	char				 accept[HANDSHAKE_ACCEPT_LEN + 1];
+	size_t				 count;
+
+	if (resp->status != 101)
+		return "backend did not answer 101";
+	if (!http_header_has_token(f, "Upgrade", "websocket") ||
+	    !http_header_has_token(f, "Connection", "upgrade"))
+		return "backend 101 lacks Upgrade: websocket or "
+		    "Connection: upgrade";
+	handshake_accept_key(key, strlen(key), accept);
+	h = http_find_header(f, "Sec-WebSocket-Accept", &count);
+	if (h == NULL || count != 1 || h->value_len != HANDSHAKE_ACCEPT_LEN ||
+	    memcmp(h->value, accept, HANDSHAKE_ACCEPT_LEN) != 0)
+		return "backend sent a wrong Sec-WebSocket-Accept";
+	if (http_find_header(f, "Sec-WebSocket-Extensions", NULL) != NULL)
+		return "backend chose an extension that was not offered";
+	return NULL;
+}
+
 int
 handshake_upstream_check(const struct handshake_upstream *up,
     const struct http_response *resp, const char **proto,
     size_t *proto_len, const char **errstr)
 {
-	const struct http_fields	*f = &resp->fields;
 	const struct http_header	*h;
 	struct handshake_offers		 o = { up->rt, NULL, false, NULL };
-	char				 accept[HANDSHAKE_ACCEPT_LEN + 1];
 	size_t				 count;
 
 	*proto = NULL;
 	*proto_len = 0;
-	if (resp->status != 101) {
-		*errstr = "backend did not answer 101";
+	if ((*errstr = handshake_check_101(resp, up->key)) != NULL)
 		return -1;
-	}
-	if (!http_header_has_token(f, "Upgrade", "websocket") ||
-	    !http_header_has_token(f, "Connection", "upgrade")) {
-		*errstr = "backend 101 lacks Upgrade: websocket or "
-		    "Connection: upgrade";
-		return -1;
-	}
-	handshake_accept_key(up->key, strlen(up->key), accept);
-	h = http_find_header(f, "Sec-WebSocket-Accept", &count);
-	if (h == NULL || count != 1 || h->value_len != HANDSHAKE_ACCEPT_LEN ||
-	    memcmp(h->value, accept, HANDSHAKE_ACCEPT_LEN) != 0) {
-		*errstr = "backend sent a wrong Sec-WebSocket-Accept";
-		return -1;
-	}
-	if (http_find_header(f, "Sec-WebSocket-Extensions", NULL) != NULL) {
-		*errstr = "backend chose an extension that was not offered";
-		return -1;
-	}
-	h = http_find_header(f, "Sec-WebSocket-Protocol", &count);
+	h = http_find_header(&resp->fields, "Sec-WebSocket-Protocol", &count);
 	if (h == NULL)
 		return 0;
 	o.chosen = h;

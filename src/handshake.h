@@ -60,8 +60,20 @@ struct handshake_upstream {
 	char			 key[25];	/* wsgate's own key */
 };
 
-/* Draws a fresh Sec-WebSocket-Key into up->key. */
+/* Draws a fresh Sec-WebSocket-Key (24 characters and a NUL) into key. */
+void	handshake_client_key(char *key);
+
+/* The same, into up->key. */
 void	handshake_upstream_key(struct handshake_upstream *up);
+
+/*
+ * Checks a server's answer to a client handshake sent with key (§4.1
+ * "the client MUST validate"): status 101, Upgrade: websocket,
+ * Connection: upgrade, one right Sec-WebSocket-Accept, no extension
+ * (none is offered).  Returns NULL, or what is wrong.
+ */
+const char *handshake_check_101(const struct http_response *resp,
+	    const char *key);
 
 /*
  * wsgate's request to the backend: the client's path (rewritten by
