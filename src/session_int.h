@@ -58,6 +58,7 @@ struct endpoint {
 						   fragmented message */
 	bool			 close_sent;	/* close frame sent to it */
 	bool			 close_rcvd;	/* close frame received */
+	uint16_t		 close_code;	/* the code it sent */
 	struct frame_reader	 reader;	/* frames from it */
 	uint64_t		 bytes_in, bytes_out;
 	uint64_t		 msgs_in, msgs_out;

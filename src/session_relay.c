@@ -104,6 +104,17 @@ session_forward_chunk(struct endpoint *dst, struct evbuffer *in,
 
 /* closing ------------------------------------------------------------- */
 
+/*
+ * Answers a close that nobody else will answer (its peer is gone or
+ * silent) with the same code, as an endpoint would (§5.5.1).
+ */
+static void
+session_answer_close(struct endpoint *ep)
+{
+	if (ep->close_rcvd && !ep->close_sent)
+		session_send_close(ep, ep->close_code, NULL, 0);
+}
+
 /* A side is done with the close handshake, or never had one. */
 static bool
 session_close_done(const struct endpoint *ep)
@@ -186,14 +197,16 @@ session_close_frame(struct endpoint *src, const struct frame_event *ev)
 	log_debug("session %llu: %s sent close %u",
 	    (unsigned long long)s->id, src->name, ev->close_code);
 	src->close_rcvd = true;
+	src->close_code = ev->close_code;
 	session_note_close(s, ev->close_code, src->name, src == &s->client ?
 	    "client closed" : "backend closed");
-	if (dst != src && dst->websocket)
+	if (dst != src && dst->websocket && dst->state == ENDPOINT_OPEN)
 		session_send_close(dst, ev->close_code, ev->reason,
 		    ev->reason_len);
 	else
-		/* Echo and tcp routes: wsgate answers with the same code. */
-		session_send_close(src, ev->close_code, NULL, 0);
+		/* Echo and tcp routes, or a peer that is gone: wsgate
+		 * answers with the same code. */
+		session_answer_close(src);
 	session_enter_closing(s);
 	session_close_progress(s);
 }
@@ -205,6 +218,8 @@ session_closing_timeout(struct session *s)
 	    (unsigned long long)s->id);
 	session_note_close(s, WS_CLOSE_ABNORMAL, "wsgate",
 	    "close handshake timed out");
+	session_answer_close(&s->client);
+	session_answer_close(&s->backend);
 	session_linger(s);
 }
 
@@ -439,12 +454,15 @@ session_relay_event(struct endpoint *ep, short what)
 		    "backend went away");
 	}
 	session_endpoint_free(ep);
-	if (s->state == SESSION_RELAYING)
+	if (s->state == SESSION_RELAYING) {
 		session_close_peers(s, WS_CLOSE_INTERNAL, WS_CLOSE_GOING_AWAY,
 		    ep->name, client ? "client went away" :
 		    "backend went away");
-	else
-		session_close_progress(s);
+		return;
+	}
+	/* Closing: a close the vanished side was to answer, we answer. */
+	session_answer_close(client ? &s->backend : &s->client);
+	session_close_progress(s);
 }
 
 void

@@ -587,5 +587,31 @@ def test_client_violation_closes_backend_too():
           "the invalid frame reached the backend")
 
 
+def test_close_answered_when_backend_vanishes_before_replying():
+    """The client closes with 4000; the backend reads that close and drops
+    TCP without replying.  wsgate answers the client's close itself with
+    the same code, promptly, instead of leaving it to close_timeout."""
+    def session(peer, server):
+        while True:
+            try:
+                f = peer.read_frame(5)
+            except h.FrameTimeout:
+                return
+            if f.opcode == OP_CLOSE:
+                return      # gone without a reply
+    srv = h.raw_ws_backend(session)
+    gw = ws_gate(srv.port, limits={"close_timeout": "10s"})
+    ws = h.ws_connect_raw(gw.port, path="/ws")
+    t0 = time.monotonic()
+    ws.send_frame(OP_CLOSE, struct.pack("!H", 4000) + b"bye")
+    f = ws.read_frame(8)
+    delay = time.monotonic() - t0
+    check(f.opcode == OP_CLOSE, "expected a close frame, got %r" % f)
+    code = struct.unpack("!H", f.payload[:2])[0]
+    check(code == 4000, "close code %d, expected 4000" % code)
+    print("    close answered after %.3fs" % delay)
+    check(delay < 5, "the reply waited for close_timeout (%.1fs)" % delay)
+
+
 if __name__ == "__main__":
     h.main(globals())
