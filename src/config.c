@@ -980,6 +980,7 @@ struct config_route_ref {
 	yaml_node_t	*backend_node;
 	char		 path[CONFIG_PATH_MAX];
 	yaml_node_t	*frames_node;	/* NULL: not set */
+	yaml_node_t	*strip_node;	/* NULL: not set */
 	char		 frames_path[CONFIG_PATH_MAX];
 };
 
@@ -1102,6 +1103,7 @@ config_route_strip_prefix(struct config_ctx *ctx, yaml_node_t *node,
 
 	if (config_enum(ctx, node, path, config_bool_names, &v) == 0)
 		rp->rt->strip_prefix = v;
+	rp->ref->strip_node = node;
 }
 
 static void
@@ -1180,10 +1182,6 @@ config_link_routes(struct config_ctx *ctx, struct config_route_ref *refs)
 		if (ref->frames_node != NULL && rt->be->type != BACKEND_TCP)
 			config_error(ctx, ref->frames_node, ref->frames_path,
 			    "frames applies to tcp backends only");
-		if (rt->strip_prefix && rt->path == NULL)
-			config_error(ctx, ref->backend_node, ref->path,
-			    "strip_prefix needs match.path or "
-			    "match.path_exact");
 	}
 }
 
@@ -1208,6 +1206,14 @@ config_routes(struct config_ctx *ctx, yaml_node_t *node, const char *path,
 		rp.ref = &refs[i];
 		config_mapping(ctx, config_item(ctx, node, i), sub,
 		    config_route_keys, &rp);
+		/* Keys come in any order: checked once the route is read. */
+		if (rp.rt->strip_prefix && rp.rt->path == NULL) {
+			strncat(sub, ".strip_prefix",
+			    sizeof(sub) - strlen(sub) - 1);
+			config_error(ctx, refs[i].strip_node, sub,
+			    "strip_prefix needs match.path or "
+			    "match.path_exact");
+		}
 	}
 	/* Backends may come after routes in the file: linked at the end. */
 	ctx->route_refs = refs;

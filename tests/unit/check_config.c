@@ -1390,12 +1390,12 @@ static const struct config_error_vector config_error_vectors[] = {
 	{ "strip_prefix without a path",
 	  CFG_LISTEN "routes:\n  - match: { host: a.example }\n"
 	  "    backend: echo\n    strip_prefix: true\n",
-	  NAME ":5:14: routes[0].backend: strip_prefix needs match.path or "
+	  NAME ":6:19: routes[0].strip_prefix: strip_prefix needs match.path or "
 	  "match.path_exact\n" },
 	{ "strip_prefix with an empty match",
 	  CFG_LISTEN "routes:\n  - strip_prefix: true\n    match: {}\n"
 	  "    backend: echo\n",
-	  NAME ":6:14: routes[0].backend: strip_prefix needs match.path or "
+	  NAME ":4:19: routes[0].strip_prefix: strip_prefix needs match.path or "
 	  "match.path_exact\n" },
 	{ "origins is another scalar",
 	  CFG_LISTEN "routes:\n  - match: { path: / }\n    backend: echo\n"
