@@ -4,6 +4,8 @@
 #   make run      install missing packages, build, run on conf/wsgate.yaml
 #   make check    install missing packages, build, run unit + integration tests
 #   make install  install binary, man pages, config example, systemd unit
+#   make bench    compare wsgate with nginx and HAProxy (tests/bench/README.md)
+#   make bench-smoke  a short run of every wsgate-bench mode against wsgate
 
 PREFIX ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
@@ -28,8 +30,11 @@ MODULES := backend config entropy frame handshake http listener log route \
 OBJS := $(MODULES:%=$(BUILD)/%.o)
 UNIT_SUITES := units utf8 frame http handshake route config backend
 UNIT_BINS := $(UNIT_SUITES:%=$(BUILD)/check_%)
+BENCH_BINS := $(BUILD)/wsgate-bench $(BUILD)/echo-backend
+BENCH_LIBS := $(shell pkg-config --libs libcrypto) -lm
 
-.PHONY: all run check unit integration deps deps-test install clean lint
+.PHONY: all run check unit integration deps deps-test install clean lint \
+	bench bench-bins bench-smoke
 
 all: wsgate
 
@@ -46,6 +51,21 @@ $(BUILD)/check_%: tests/unit/check_%.c $(OBJS) | $(BUILD)
 	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Isrc -o $@ $< $(OBJS) \
 	    $(LIBS) $(CHECK_LIBS)
 
+$(BUILD)/wsgate-bench: tests/bench/wsgate-bench.c | $(BUILD)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BENCH_LIBS)
+
+$(BUILD)/echo-backend: tests/bench/echo-backend.c | $(BUILD)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BENCH_LIBS)
+
+bench-bins: $(BENCH_BINS)
+
+bench: deps
+	$(MAKE) wsgate bench-bins
+	tests/bench/compare.sh
+
+bench-smoke: wsgate $(BENCH_BINS)
+	tests/bench/smoke.sh
+
 deps:
 	scripts/install-deps.sh run
 
@@ -57,8 +77,8 @@ run: deps
 	./wsgate -c conf/wsgate.yaml
 
 check: deps-test
-	$(MAKE) wsgate unit-bins
-	$(MAKE) lint unit integration
+	$(MAKE) wsgate unit-bins bench-bins
+	$(MAKE) lint unit bench-smoke integration
 
 unit-bins: $(UNIT_BINS)
 

@@ -1,0 +1,122 @@
+# shellcheck shell=bash
+# lib.sh: helpers shared by compare.sh and smoke.sh (sourced, bash).
+#
+# Every process started with bg_start is remembered and stop_all stops
+# it by PID (SIGTERM, then SIGKILL after 5 s); the scripts call stop_all
+# from their EXIT trap.  Every wait is bounded.
+
+BENCH_PIDS=()
+BENCH_PORTS=" "
+
+# bg_start LOG CMD...: runs CMD in the background, stdout and stderr to
+# LOG; its PID in BG_PID.
+bg_start() {
+	local log=$1
+	shift
+	"$@" >"$log" 2>&1 </dev/null &
+	BG_PID=$!
+	BENCH_PIDS+=("$BG_PID")
+}
+
+# alive PID: the process exists and is not a zombie.
+alive() {
+	local stat
+	[ -r "/proc/$1/stat" ] || return 1
+	read -r stat <"/proc/$1/stat" 2>/dev/null || return 1
+	stat=${stat##*) }
+	[ "${stat%% *}" != Z ]
+}
+
+# stop_pid PID: SIGTERM, up to 5 s, then SIGKILL; reaps our children.
+stop_pid() {
+	local pid=$1 i
+	if alive "$pid"; then
+		kill -TERM "$pid" 2>/dev/null || true
+		for ((i = 0; i < 50; i++)); do
+			alive "$pid" || break
+			sleep 0.1
+		done
+		if alive "$pid"; then
+			echo "pid $pid ignored SIGTERM, killing it" >&2
+			kill -KILL "$pid" 2>/dev/null || true
+		fi
+	fi
+	wait "$pid" 2>/dev/null || true
+}
+
+# stop_all: every process bg_start started, newest first.
+stop_all() {
+	local i
+	for ((i = ${#BENCH_PIDS[@]} - 1; i >= 0; i--)); do
+		stop_pid "${BENCH_PIDS[i]}"
+	done
+	BENCH_PIDS=()
+}
+
+# forget_pid PID: after stop_pid, so that stop_all does not wait on it.
+forget_pid() {
+	local i
+	for i in "${!BENCH_PIDS[@]}"; do
+		[ "${BENCH_PIDS[i]}" = "$1" ] && unset 'BENCH_PIDS[i]'
+	done
+	BENCH_PIDS=("${BENCH_PIDS[@]}")
+}
+
+# listening_ports: TCP ports in LISTEN state (IPv4 and IPv6).
+listening_ports() {
+	local addr st
+	cat /proc/net/tcp /proc/net/tcp6 2>/dev/null |
+	while read -r _ addr _ st _; do
+		[ "$st" = 0A ] && echo $((16#${addr##*:}))
+	done
+	return 0
+}
+
+# free_port VAR: a port nobody listens on, below the ephemeral range so
+# that no outgoing connection takes it; never the same twice.
+free_port() {
+	local lo hi used p
+	read -r lo hi </proc/sys/net/ipv4/ip_local_port_range
+	hi=$((lo - 1))
+	lo=$((hi - 10000 > 1024 ? hi - 10000 : 1024))
+	used=" $(listening_ports | tr '\n' ' ')$BENCH_PORTS"
+	while :; do
+		p=$((lo + (RANDOM * 32768 + RANDOM) % (hi - lo)))
+		case "$used" in *" $p "*) continue ;; esac
+		BENCH_PORTS="$BENCH_PORTS$p "
+		printf -v "$1" '%s' "$p"
+		return 0
+	done
+}
+
+# wait_listen PORT PID SECONDS: until something listens on PORT; fails
+# if PID dies or time runs out.
+wait_listen() {
+	local port=$1 pid=$2 i
+	for ((i = 0; i < $3 * 20; i++)); do
+		listening_ports | grep -qx "$port" && return 0
+		alive "$pid" || return 1
+		sleep 0.05
+	done
+	return 1
+}
+
+# wait_line FILE REGEX PID SECONDS: until FILE has a line matching REGEX.
+wait_line() {
+	local i
+	for ((i = 0; i < $4 * 20; i++)); do
+		grep -qE "$2" "$1" 2>/dev/null && return 0
+		alive "$3" || return 1
+		sleep 0.05
+	done
+	return 1
+}
+
+# kv LINE KEY: the value of KEY in a line of key=value pairs, or nothing.
+kv() {
+	local f
+	for f in $1; do
+		case "$f" in "$2"=*) echo "${f#*=}"; return 0 ;; esac
+	done
+	return 0
+}
