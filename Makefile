@@ -51,11 +51,16 @@ $(BUILD)/check_%: tests/unit/check_%.c $(OBJS) | $(BUILD)
 	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Isrc -o $@ $< $(OBJS) \
 	    $(LIBS) $(CHECK_LIBS)
 
-$(BUILD)/wsgate-bench: tests/bench/wsgate-bench.c | $(BUILD)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(BENCH_LIBS)
+$(BUILD)/benchws.o: tests/bench/benchws.c tests/bench/benchws.h | $(BUILD)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(BUILD)/echo-backend: tests/bench/echo-backend.c | $(BUILD)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(BENCH_LIBS)
+$(BUILD)/wsgate-bench: tests/bench/wsgate-bench.c tests/bench/benchws.h \
+    $(BUILD)/benchws.o | $(BUILD)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/benchws.o $(BENCH_LIBS)
+
+$(BUILD)/echo-backend: tests/bench/echo-backend.c tests/bench/benchws.h \
+    $(BUILD)/benchws.o | $(BUILD)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/benchws.o $(BENCH_LIBS)
 
 bench-bins: $(BENCH_BINS)
 

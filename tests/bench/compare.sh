@@ -133,10 +133,8 @@ bg_start "$tmp/backend.log" taskset -c "$LOAD_CPU" "$backend" \
 backend_pid=$BG_PID
 wait_line "$tmp/backend.log" '^tcp listening' "$backend_pid" 10 ||
     die "echo-backend did not start: $(cat "$tmp/backend.log")"
-ws_port=$(sed -n 's/^ws listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' \
-    "$tmp/backend.log")
-tcp_port=$(sed -n 's/^tcp listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' \
-    "$tmp/backend.log")
+ws_port=$(backend_port "$tmp/backend.log" ws)
+tcp_port=$(backend_port "$tmp/backend.log" tcp)
 
 declare -A PORT PID
 for p in nginx haproxy haproxy-l4 wsgate; do

@@ -34,12 +34,8 @@
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
 
-#include <openssl/evp.h>
-#include <openssl/sha.h>
-
 #include <errno.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -49,20 +45,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "benchws.h"
+
 #define ECHO_BUF_SIZE		(256 * 1024)
 #define ECHO_HEAD_MAX		8192
 #define ECHO_TIMEOUT_S		10	/* handshake, close: then dropped */
 #define ECHO_MAX_EVENTS		256
 #define ECHO_BACKLOG		4096
-
-#define WS_GUID		"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-#define WS_OP_CONT	0x0
-#define WS_OP_TEXT	0x1
-#define WS_OP_BINARY	0x2
-#define WS_OP_CLOSE	0x8
-#define WS_OP_PING	0x9
-#define WS_OP_PONG	0xa
-#define WS_CLOSE_PROTOCOL 1002
 
 enum echo_kind {
 	ECHO_WS,
@@ -118,38 +107,16 @@ static size_t			 echo_nconns;	/* slots in echo_conns */
 static struct echo_listener	 echo_listeners[2];
 static size_t			 echo_nlisteners;
 
-static void __attribute__((format(printf, 1, 2), noreturn))
-echo_fatalx(const char *fmt, ...)
-{
-	va_list	ap;
-
-	fprintf(stderr, "echo-backend: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n");
-	exit(1);
-}
-
 static time_t
 echo_now(void)
 {
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
+	return (time_t)(benchws_clock() / BENCHWS_NS);
 }
 
 static void
 echo_epoll(int fd, int op, uint32_t events, void *ptr)
 {
-	struct epoll_event	ev;
-
-	memset(&ev, 0, sizeof(ev));
-	ev.events = events;
-	ev.data.ptr = ptr;
-	if (epoll_ctl(echo_ep, op, fd, &ev) == -1)
-		echo_fatalx("epoll_ctl: %s", strerror(errno));
+	benchws_epoll(echo_ep, fd, op, events, ptr);
 }
 
 static void
@@ -172,7 +139,7 @@ static uint8_t *
 echo_out(size_t n)
 {
 	if (echo_olen + n > ECHO_BUF_SIZE + 1024)
-		echo_fatalx("output buffer overflow");
+		benchws_fatalx("output buffer overflow");
 	echo_olen += n;
 	return echo_obuf + echo_olen - n;
 }
@@ -181,18 +148,10 @@ echo_out(size_t n)
 static int
 echo_write_pending(struct echo_conn *c)
 {
-	ssize_t	n;
+	int	rv;
 
-	while (c->out_off < c->out_len) {
-		n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
-		    MSG_NOSIGNAL);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			return errno == EAGAIN ? 1 : -1;
-		}
-		c->out_off += (size_t)n;
-	}
+	if ((rv = benchws_send(c->fd, c->out, &c->out_off, c->out_len)) != 0)
+		return rv;
 	free(c->out);
 	c->out = NULL;
 	c->out_off = c->out_len = 0;
@@ -204,27 +163,17 @@ static void
 echo_flush(struct echo_conn *c)
 {
 	size_t	off = 0;
-	ssize_t	n;
 
-	while (off < echo_olen) {
-		n = send(c->fd, echo_obuf + off, echo_olen - off,
-		    MSG_NOSIGNAL);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN)
-				break;
-			echo_olen = 0;
-			echo_close(c);
-			return;
-		}
-		off += (size_t)n;
+	if (benchws_send(c->fd, echo_obuf, &off, echo_olen) == -1) {
+		echo_olen = 0;
+		echo_close(c);
+		return;
 	}
 	if (off < echo_olen) {
 		c->out_len = echo_olen - off;
 		c->out_off = 0;
 		if ((c->out = malloc(c->out_len)) == NULL)
-			echo_fatalx("out of memory");
+			benchws_fatalx("out of memory");
 		memcpy(c->out, echo_obuf + off, c->out_len);
 		echo_olen = 0;
 		c->want_out = true;
@@ -260,49 +209,11 @@ echo_writable(struct echo_conn *c)
  * WebSocket: handshake, frames
  */
 
-/* dst = src XOR key, starting at key[phase], eight bytes at a time. */
-static void
-echo_unmask(uint8_t *dst, const uint8_t *src, size_t n, const uint8_t key[4],
-    unsigned phase)
-{
-	uint8_t		k8[8];
-	uint64_t	k, w;
-	size_t		i;
-
-	for (i = 0; i < 8; i++)
-		k8[i] = key[(phase + i) & 3];
-	memcpy(&k, k8, 8);
-	for (i = 0; i + 8 <= n; i += 8) {
-		memcpy(&w, src + i, 8);
-		w ^= k;
-		memcpy(dst + i, &w, 8);
-	}
-	for (; i < n; i++)
-		dst[i] = src[i] ^ k8[i & 7];
-}
-
 /* Appends an unmasked frame header. */
 static void
 echo_frame_header(uint8_t b0, uint64_t len)
 {
-	uint8_t	*p;
-	int	 i;
-
-	if (len < 126) {
-		p = echo_out(2);
-		p[1] = (uint8_t)len;
-	} else if (len < 65536) {
-		p = echo_out(4);
-		p[1] = 126;
-		p[2] = (uint8_t)(len >> 8);
-		p[3] = (uint8_t)len;
-	} else {
-		p = echo_out(10);
-		p[1] = 127;
-		for (i = 0; i < 8; i++)
-			p[2 + i] = (uint8_t)(len >> (56 - 8 * i));
-	}
-	p[0] = b0;
+	benchws_frame_header(echo_out(benchws_frame_hlen(len)), b0, 0, len);
 }
 
 /* Close with code, then FIN (RFC 6455 §7.1.1: the server closes first). */
@@ -311,7 +222,7 @@ echo_ws_close(struct echo_conn *c, unsigned code)
 {
 	uint8_t	*p;
 
-	echo_frame_header(0x80 | WS_OP_CLOSE, code != 0 ? 2 : 0);
+	echo_frame_header(0x80 | BENCHWS_OP_CLOSE, code != 0 ? 2 : 0);
 	if (code != 0) {
 		p = echo_out(2);
 		p[0] = (uint8_t)(code >> 8);
@@ -322,67 +233,33 @@ echo_ws_close(struct echo_conn *c, unsigned code)
 	c->deadline = echo_now() + ECHO_TIMEOUT_S;
 }
 
-static bool
-echo_field(const char *line, size_t len, const char *name, const char **v,
-    size_t *vlen)
-{
-	size_t	nlen = strlen(name);
-
-	if (len <= nlen || line[nlen] != ':' ||
-	    strncasecmp(line, name, nlen) != 0)
-		return false;
-	line += nlen + 1;
-	len -= nlen + 1;
-	while (len > 0 && (*line == ' ' || *line == '\t')) {
-		line++;
-		len--;
-	}
-	while (len > 0 && (line[len - 1] == ' ' || line[len - 1] == '\t'))
-		len--;
-	*v = line;
-	*vlen = len;
-	return true;
-}
-
 /* RFC 6455 §4.2.1 in short; the accept value in accept, or -1. */
 static int
 echo_check_request(const char *head, size_t len, char accept[32])
 {
-	const char	*line = head, *end = head + len, *eol, *v;
+	const char	*line = head, *end = head + len, *v;
 	const char	*key = NULL;
 	size_t		 llen, vlen, keylen = 0;
 	bool		 upgrade = false, version = false;
-	char		 buf[128];
-	uint8_t		 digest[SHA_DIGEST_LENGTH];
 
 	if (len < 4 || memcmp(head, "GET ", 4) != 0)
 		return -1;
-	while ((eol = memmem(line, (size_t)(end - line), "\r\n", 2)) !=
-	    NULL) {
-		line = eol + 2;
-		eol = memmem(line, (size_t)(end - line), "\r\n", 2);
-		llen = eol != NULL ? (size_t)(eol - line) :
-		    (size_t)(end - line);
-		if (echo_field(line, llen, "upgrade", &v, &vlen))
+	while (benchws_next_line(&line, &llen, end)) {
+		if (benchws_field(line, llen, "upgrade", &v, &vlen))
 			upgrade = vlen == 9 && strncasecmp(v, "websocket",
 			    9) == 0;
-		else if (echo_field(line, llen, "sec-websocket-version", &v,
-		    &vlen))
+		else if (benchws_field(line, llen, "sec-websocket-version",
+		    &v, &vlen))
 			version = vlen == 2 && memcmp(v, "13", 2) == 0;
-		else if (echo_field(line, llen, "sec-websocket-key", &v,
+		else if (benchws_field(line, llen, "sec-websocket-key", &v,
 		    &vlen)) {
 			key = v;
 			keylen = vlen;
 		}
-		if (eol == NULL)
-			break;
 	}
 	if (!upgrade || !version || key == NULL || keylen != 24)
 		return -1;
-	memcpy(buf, key, 24);
-	memcpy(buf + 24, WS_GUID, sizeof(WS_GUID) - 1);
-	SHA1((const uint8_t *)buf, 24 + sizeof(WS_GUID) - 1, digest);
-	EVP_EncodeBlock((uint8_t *)accept, digest, sizeof(digest));
+	benchws_accept_key(key, keylen, accept);
 	return 0;
 }
 
@@ -394,26 +271,19 @@ echo_ws_handshake(struct echo_conn *c, const uint8_t *p, size_t n)
 	static const char	bad[] = "HTTP/1.1 400 Bad Request\r\n"
 				    "Connection: close\r\n"
 				    "Content-Length: 0\r\n\r\n";
-	size_t			from, take, hlen;
-	const char		*end;
+	size_t			take, hlen;
 	char			accept[32];
 	int			len;
 
 	if (c->head == NULL && (c->head = malloc(ECHO_HEAD_MAX)) == NULL)
-		echo_fatalx("out of memory");
-	from = c->head_len > 3 ? c->head_len - 3 : 0;
-	take = ECHO_HEAD_MAX - c->head_len;
-	if (take > n)
-		take = n;
-	memcpy(c->head + c->head_len, p, take);
-	c->head_len += take;
-	end = memmem(c->head + from, c->head_len - from, "\r\n\r\n", 4);
-	if (end == NULL) {
+		benchws_fatalx("out of memory");
+	hlen = benchws_head_add(c->head, &c->head_len, ECHO_HEAD_MAX, p, n,
+	    &take);
+	if (hlen == 0) {
 		if (c->head_len == ECHO_HEAD_MAX)
 			goto refuse;
 		return;
 	}
-	hlen = (size_t)(end - c->head) + 4;
 	if (echo_check_request(c->head, hlen - 4, accept) == -1)
 		goto refuse;
 	len = snprintf((char *)echo_out(160), 160,
@@ -437,16 +307,13 @@ refuse:
 	c->deadline = echo_now() + ECHO_TIMEOUT_S;
 }
 
+/* Bytes of a client frame header: the length, then the mask key. */
 static size_t
-echo_header_need(const struct echo_conn *c)
+echo_header_need(const uint8_t *hdr, size_t hdr_len)
 {
-	uint8_t	len7;
+	size_t	need = benchws_header_need(hdr, hdr_len);
 
-	if (c->hdr_len < 2)
-		return 2;
-	len7 = c->hdr[1] & 0x7f;
-	return 2 + (len7 == 126 ? 2 : len7 == 127 ? 8 : 0) +
-	    (c->hdr[1] & 0x80 ? 4 : 0);
+	return hdr_len >= 2 && (hdr[1] & 0x80) ? need + 4 : need;
 }
 
 /* Checks a complete header; echoes a data frame's header.  -1: invalid. */
@@ -454,23 +321,14 @@ static int
 echo_ws_header(struct echo_conn *c)
 {
 	const uint8_t	*h = c->hdr;
-	uint64_t	 len = h[1] & 0x7f;
-	size_t		 at = 2;
+	uint64_t	 len = benchws_frame_len(h);
+	size_t		 at = benchws_header_need(h, c->hdr_len);
 	bool		 fin = (h[0] & 0x80) != 0;
-	int		 i;
 
 	if (!(h[1] & 0x80) || (h[0] & 0x70))
 		return -1;	/* §5.1 unmasked client frame; RSV bits */
-	if (len == 126) {
-		len = (uint64_t)h[2] << 8 | h[3];
-		at = 4;
-	} else if (len == 127) {
-		for (len = 0, i = 2; i < 10; i++)
-			len = len << 8 | h[i];
-		if (len >> 63)
-			return -1;
-		at = 10;
-	}
+	if (len >> 63)
+		return -1;
 	memcpy(c->key, h + at, 4);
 	c->op = h[0] & 0x0f;
 	c->left = len;
@@ -478,18 +336,18 @@ echo_ws_header(struct echo_conn *c)
 	c->hdr_len = 0;
 	c->in_frame = true;
 	switch (c->op) {
-	case WS_OP_CONT:
+	case BENCHWS_OP_CONT:
 		if (!c->in_msg)
 			return -1;
 		break;
-	case WS_OP_TEXT:
-	case WS_OP_BINARY:
+	case BENCHWS_OP_TEXT:
+	case BENCHWS_OP_BINARY:
 		if (c->in_msg)
 			return -1;
 		break;
-	case WS_OP_CLOSE:
-	case WS_OP_PING:
-	case WS_OP_PONG:
+	case BENCHWS_OP_CLOSE:
+	case BENCHWS_OP_PING:
+	case BENCHWS_OP_PONG:
 		c->ctl_len = 0;
 		return fin && len <= 125 ? 0 : -1;
 	default:
@@ -506,13 +364,13 @@ echo_ws_control(struct echo_conn *c)
 	unsigned	code = 0;
 
 	switch (c->op) {
-	case WS_OP_PING:
-		echo_frame_header(0x80 | WS_OP_PONG, c->ctl_len);
+	case BENCHWS_OP_PING:
+		echo_frame_header(0x80 | BENCHWS_OP_PONG, c->ctl_len);
 		memcpy(echo_out(c->ctl_len), c->ctl, c->ctl_len);
 		break;
-	case WS_OP_CLOSE:
+	case BENCHWS_OP_CLOSE:
 		if (c->ctl_len == 1) {
-			echo_ws_close(c, WS_CLOSE_PROTOCOL);
+			echo_ws_close(c, BENCHWS_CLOSE_PROTOCOL);
 			break;
 		}
 		if (c->ctl_len >= 2)
@@ -527,41 +385,30 @@ echo_ws_control(struct echo_conn *c)
 static void
 echo_ws_frames(struct echo_conn *c, const uint8_t *p, size_t n)
 {
-	size_t	need, k;
+	size_t	k;
 
 	while (c->state == ECHO_OPEN) {
 		if (!c->in_frame) {
-			while (c->hdr_len < (need = echo_header_need(c))) {
-				if (n == 0)
-					return;
-				k = need - c->hdr_len;
-				if (k > n)
-					k = n;
-				memcpy(c->hdr + c->hdr_len, p, k);
-				c->hdr_len += k;
-				p += k;
-				n -= k;
-			}
+			if (!benchws_header_fill(c->hdr, &c->hdr_len,
+			    echo_header_need, &p, &n))
+				return;
 			if (echo_ws_header(c) == -1) {
-				echo_ws_close(c, WS_CLOSE_PROTOCOL);
+				echo_ws_close(c, BENCHWS_CLOSE_PROTOCOL);
 				return;
 			}
 		}
 		k = c->left < n ? (size_t)c->left : n;
-		if (c->op >= WS_OP_CLOSE) {
-			echo_unmask(c->ctl + c->ctl_len, p, k, c->key,
+		if (c->op >= BENCHWS_OP_CLOSE) {
+			benchws_mask(c->ctl + c->ctl_len, p, k, c->key,
 			    c->phase);
 			c->ctl_len += k;
 		} else
-			echo_unmask(echo_out(k), p, k, c->key, c->phase);
+			benchws_mask(echo_out(k), p, k, c->key, c->phase);
 		c->phase = (c->phase + (unsigned)k) & 3;
-		p += k;
-		n -= k;
-		c->left -= k;
-		if (c->left > 0)
+		if (!benchws_payload_step(&c->left, k, &p, &n))
 			return;
 		c->in_frame = false;
-		if (c->op >= WS_OP_CLOSE)
+		if (c->op >= BENCHWS_OP_CLOSE)
 			echo_ws_control(c);
 	}
 }
@@ -615,10 +462,10 @@ echo_accept(struct echo_listener *l)
 			return;
 		}
 		if ((size_t)fd >= echo_nconns)
-			echo_fatalx("descriptor %d over the limit", fd);
+			benchws_fatalx("descriptor %d over the limit", fd);
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		if ((c = calloc(1, sizeof(*c))) == NULL)
-			echo_fatalx("out of memory");
+			benchws_fatalx("out of memory");
 		c->fd = fd;
 		c->kind = l->kind;
 		c->state = l->kind == ECHO_WS ? ECHO_HANDSHAKE : ECHO_OPEN;
@@ -662,7 +509,7 @@ echo_listen(const char *addr, enum echo_kind kind)
 	int			 one = 1;
 
 	if (colon == NULL || (size_t)(colon - addr) >= sizeof(host))
-		echo_fatalx("%s: expected ADDR:PORT", addr);
+		benchws_fatalx("%s: expected ADDR:PORT", addr);
 	memcpy(host, addr, (size_t)(colon - addr));
 	host[colon - addr] = '\0';
 	port = strtoul(colon + 1, &end, 10);
@@ -672,15 +519,15 @@ echo_listen(const char *addr, enum echo_kind kind)
 	if (*end != '\0' || port > 65535 ||
 	    inet_pton(AF_INET, host, &sin.sin_addr) != 1 ||
 	    (ntohl(sin.sin_addr.s_addr) >> 24) != 127)
-		echo_fatalx("%s: expected 127.x.x.x:PORT", addr);
+		benchws_fatalx("%s: expected 127.x.x.x:PORT", addr);
 	if ((l->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0)) == -1)
-		echo_fatalx("socket: %s", strerror(errno));
+		benchws_fatalx("socket: %s", strerror(errno));
 	setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(l->fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
 	    listen(l->fd, ECHO_BACKLOG) == -1 ||
 	    getsockname(l->fd, (struct sockaddr *)&sin, &len) == -1)
-		echo_fatalx("listen on %s: %s", addr, strerror(errno));
+		benchws_fatalx("listen on %s: %s", addr, strerror(errno));
 	l->kind = kind;
 	echo_nlisteners++;
 	echo_epoll(l->fd, EPOLL_CTL_ADD, EPOLLIN, l);
@@ -700,6 +547,7 @@ main(int argc, char *argv[])
 	const char		*ws = NULL, *tcp = NULL;
 	void			*ptr;
 
+	benchws_init("echo-backend", 1);
 	while ((ch = getopt(argc, argv, "t:w:")) != -1) {
 		switch (ch) {
 		case 't':
@@ -716,7 +564,7 @@ main(int argc, char *argv[])
 		goto usage;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
-		echo_fatalx("getrlimit: %s", strerror(errno));
+		benchws_fatalx("getrlimit: %s", strerror(errno));
 	if (rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
@@ -727,7 +575,7 @@ main(int argc, char *argv[])
 	if ((echo_conns = calloc(echo_nconns, sizeof(*echo_conns))) == NULL ||
 	    (echo_rbuf = malloc(ECHO_BUF_SIZE)) == NULL ||
 	    (echo_obuf = malloc(ECHO_BUF_SIZE + 1024)) == NULL)
-		echo_fatalx("out of memory");
+		benchws_fatalx("out of memory");
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
@@ -735,7 +583,7 @@ main(int argc, char *argv[])
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	if ((sfd = signalfd(-1, &mask, SFD_CLOEXEC)) == -1 ||
 	    (echo_ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
-		echo_fatalx("signalfd, epoll: %s", strerror(errno));
+		benchws_fatalx("signalfd, epoll: %s", strerror(errno));
 	echo_epoll(sfd, EPOLL_CTL_ADD, EPOLLIN, &sfd);
 	if (ws != NULL)
 		echo_listen(ws, ECHO_WS);
@@ -745,7 +593,7 @@ main(int argc, char *argv[])
 	for (;;) {
 		n = epoll_wait(echo_ep, ev, ECHO_MAX_EVENTS, 1000);
 		if (n == -1 && errno != EINTR)
-			echo_fatalx("epoll_wait: %s", strerror(errno));
+			benchws_fatalx("epoll_wait: %s", strerror(errno));
 		for (i = 0; i < n; i++) {
 			ptr = ev[i].data.ptr;
 			if (ptr == &sfd)

@@ -112,6 +112,12 @@ wait_line() {
 	return 1
 }
 
+# backend_port LOG KIND: the port of echo-backend's KIND listener (ws or
+# tcp), from its line "KIND listening on 127.0.0.1:PORT" in LOG.
+backend_port() {
+	sed -n "s/^$2 listening on 127\\.0\\.0\\.1:\\([0-9]*\\)\$/\\1/p" "$1"
+}
+
 # kv LINE KEY: the value of KEY in a line of key=value pairs, or nothing.
 kv() {
 	local f

@@ -45,10 +45,8 @@ if ! wait_line "$tmp/backend.log" '^tcp listening' "$backend_pid" 10; then
 	cat "$tmp/backend.log" >&2
 	exit 1
 fi
-ws_port=$(sed -n 's/^ws listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' \
-    "$tmp/backend.log")
-tcp_port=$(sed -n 's/^tcp listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' \
-    "$tmp/backend.log")
+ws_port=$(backend_port "$tmp/backend.log" ws)
+tcp_port=$(backend_port "$tmp/backend.log" tcp)
 
 cat >"$tmp/wsgate.yaml" <<EOF
 listen:

@@ -51,7 +51,6 @@
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
-#include <openssl/sha.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -69,6 +68,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "benchws.h"
+
 #define BENCH_RBUF_SIZE		(256 * 1024)
 #define BENCH_HEAD_MAX		8192	/* response head of the 101 */
 #define BENCH_MAX_OPENING	256	/* connections upgrading at once */
@@ -78,16 +79,6 @@
 #define BENCH_MAX_PIDS		8
 #define BENCH_SAMPLE_STRIDE	256	/* sampled bytes of big messages */
 #define BENCH_MAX_SIZE		(64 * 1024 * 1024)
-#define BENCH_NS		1000000000ULL
-
-#define WS_GUID		"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-#define WS_OP_CONT	0x0
-#define WS_OP_TEXT	0x1
-#define WS_OP_BINARY	0x2
-#define WS_OP_CLOSE	0x8
-#define WS_OP_PING	0x9
-#define WS_OP_PONG	0xa
-#define WS_CLOSE_NORMAL	1000
 
 /* Latency histogram: 128 linear sub-buckets per power of two (< 0.8%). */
 #define HIST_SUB_BITS	7
@@ -268,28 +259,6 @@ bench_usage(void)
 	exit(2);
 }
 
-static void __attribute__((format(printf, 1, 2), noreturn))
-bench_fatalx(const char *fmt, ...)
-{
-	va_list	ap;
-
-	fprintf(stderr, "wsgate-bench: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n");
-	exit(2);
-}
-
-static uint64_t
-bench_clock(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * BENCH_NS + (uint64_t)ts.tv_nsec;
-}
-
 static uint64_t
 bench_secs(double s)
 {
@@ -309,7 +278,7 @@ bench_parse_double(const char *s, const char *what, double min, double max)
 	errno = 0;
 	v = strtod(s, &end);
 	if (errno != 0 || end == s || *end != '\0' || !(v >= min && v <= max))
-		bench_fatalx("%s: must be a number between %g and %g", what,
+		benchws_fatalx("%s: must be a number between %g and %g", what,
 		    min, max);
 	return v;
 }
@@ -324,15 +293,15 @@ bench_parse_size(const char *s)
 	errno = 0;
 	v = strtoull(s, &end, 10);
 	if (errno != 0 || end == s)
-		bench_fatalx("-s: bad size %s", s);
+		benchws_fatalx("-s: bad size %s", s);
 	if (strcasecmp(end, "k") == 0 || strcasecmp(end, "kib") == 0)
 		v *= 1024;
 	else if (strcasecmp(end, "m") == 0 || strcasecmp(end, "mib") == 0)
 		v *= 1024 * 1024;
 	else if (*end != '\0')
-		bench_fatalx("-s: bad size %s", s);
+		benchws_fatalx("-s: bad size %s", s);
 	if (v < 1 || v > BENCH_MAX_SIZE)
-		bench_fatalx("-s: must be between 1 and %d bytes",
+		benchws_fatalx("-s: must be between 1 and %d bytes",
 		    BENCH_MAX_SIZE);
 	return (size_t)v;
 }
@@ -348,17 +317,17 @@ bench_parse_url(const char *url)
 	size_t		 n;
 
 	if (strncmp(url, "ws://", 5) != 0)
-		bench_fatalx("-u: only ws:// URLs: %s", url);
+		benchws_fatalx("-u: only ws:// URLs: %s", url);
 	p = url + 5;
 	slash = strchr(p, '/');
 	if (slash == NULL)
 		slash = p + strlen(p);
 	colon = memchr(p, ':', (size_t)(slash - p));
 	if (colon == NULL)
-		bench_fatalx("-u: the port is required: %s", url);
+		benchws_fatalx("-u: the port is required: %s", url);
 	n = (size_t)(colon - p);
 	if (n == 0 || n >= sizeof(host))
-		bench_fatalx("-u: bad host: %s", url);
+		benchws_fatalx("-u: bad host: %s", url);
 	memcpy(host, p, n);
 	host[n] = '\0';
 	if (strcmp(host, "localhost") == 0)
@@ -366,25 +335,25 @@ bench_parse_url(const char *url)
 	memset(&bench.sin, 0, sizeof(bench.sin));
 	bench.sin.sin_family = AF_INET;
 	if (inet_pton(AF_INET, host, &bench.sin.sin_addr) != 1)
-		bench_fatalx("-u: the host must be an IPv4 address: %s", url);
+		benchws_fatalx("-u: the host must be an IPv4 address: %s", url);
 	if ((ntohl(bench.sin.sin_addr.s_addr) >> 24) != 127)
-		bench_fatalx("-u: only 127.0.0.0/8 targets: %s", url);
+		benchws_fatalx("-u: only 127.0.0.0/8 targets: %s", url);
 	errno = 0;
 	port = strtoul(colon + 1, &end, 10);
 	if (errno != 0 || end != slash || port == 0 || port > 65535)
-		bench_fatalx("-u: bad port: %s", url);
+		benchws_fatalx("-u: bad port: %s", url);
 	bench.sin.sin_port = htons((uint16_t)port);
 	snprintf(bench.hostport, sizeof(bench.hostport), "%s:%lu", host,
 	    port);
 	if (*slash == '\0')
 		strcpy(bench.path, "/");
 	else if (strlen(slash) >= sizeof(bench.path))
-		bench_fatalx("-u: path too long");
+		benchws_fatalx("-u: path too long");
 	else
 		strcpy(bench.path, slash);
 	for (p = bench.path; *p != '\0'; p++)
 		if (*p <= ' ' || *p == 0x7f)
-			bench_fatalx("-u: the path may not hold spaces or "
+			benchws_fatalx("-u: the path may not hold spaces or "
 			    "control characters");
 }
 
@@ -419,7 +388,7 @@ bench_options(int argc, char *argv[])
 				if (strcmp(optarg, bench_mode_names[m]) == 0)
 					break;
 			if (m == BENCH_NMODES)
-				bench_fatalx("-m: echo, bytes, connect or "
+				benchws_fatalx("-m: echo, bytes, connect or "
 				    "idle");
 			bench.mode = (enum bench_mode)m;
 			break;
@@ -429,7 +398,8 @@ bench_options(int argc, char *argv[])
 			break;
 		case 'p':
 			if (bench.npids == BENCH_MAX_PIDS)
-				bench_fatalx("-p: at most %d", BENCH_MAX_PIDS);
+				benchws_fatalx("-p: at most %d",
+				    BENCH_MAX_PIDS);
 			bench.pids[bench.npids++] = (pid_t)bench_parse_double(
 			    optarg, "-p", 1, INT_MAX);
 			break;
@@ -477,43 +447,11 @@ bench_random(void *buf, size_t n)
 
 	if (off + n > sizeof(pool)) {
 		if (RAND_bytes(pool, sizeof(pool)) != 1)
-			bench_fatalx("RAND_bytes failed");
+			benchws_fatalx("RAND_bytes failed");
 		off = 0;
 	}
 	memcpy(buf, pool + off, n);
 	off += n;
-}
-
-/* dst = src XOR key, eight bytes at a time; the payload starts at key[0]. */
-static void
-bench_mask_copy(uint8_t *dst, const uint8_t *src, size_t n,
-    const uint8_t key[4])
-{
-	uint8_t		k8[8];
-	uint64_t	k, w;
-	size_t		i = 0;
-
-	memcpy(k8, key, 4);
-	memcpy(k8 + 4, key, 4);
-	memcpy(&k, k8, 8);
-	for (; i + 8 <= n; i += 8) {
-		memcpy(&w, src + i, 8);
-		w ^= k;
-		memcpy(dst + i, &w, 8);
-	}
-	for (; i < n; i++)
-		dst[i] = src[i] ^ key[i & 3];
-}
-
-static void
-bench_accept_key(const char *key, char out[32])
-{
-	uint8_t		digest[SHA_DIGEST_LENGTH];
-	char		buf[128];
-
-	snprintf(buf, sizeof(buf), "%s%s", key, WS_GUID);
-	SHA1((const uint8_t *)buf, strlen(buf), digest);
-	EVP_EncodeBlock((uint8_t *)out, digest, sizeof(digest));
 }
 
 static size_t
@@ -810,15 +748,10 @@ bench_set_state(struct bench_conn *c, enum bench_state state)
 static void
 bench_epoll_out(struct bench_conn *c, bool on)
 {
-	struct epoll_event	ev;
-
 	if (c->want_out == on)
 		return;
-	memset(&ev, 0, sizeof(ev));
-	ev.events = EPOLLIN | (on ? EPOLLOUT : 0);
-	ev.data.ptr = c;
-	if (epoll_ctl(bench.ep, EPOLL_CTL_MOD, c->fd, &ev) == -1)
-		bench_fatalx("epoll_ctl: %s", strerror(errno));
+	benchws_epoll(bench.ep, c->fd, EPOLL_CTL_MOD,
+	    EPOLLIN | (on ? EPOLLOUT : 0), c);
 	c->want_out = on;
 }
 
@@ -871,7 +804,7 @@ bench_out_reserve(struct bench_conn *c, size_t n)
 		while (cap < c->out_len + n)
 			cap *= 2;
 		if ((c->out = realloc(c->out, cap)) == NULL)
-			bench_fatalx("out of memory");
+			benchws_fatalx("out of memory");
 		c->out_cap = cap;
 	}
 	c->out_len += n;
@@ -881,22 +814,13 @@ bench_out_reserve(struct bench_conn *c, size_t n)
 static void
 bench_flush(struct bench_conn *c)
 {
-	ssize_t	n;
-
-	while (c->out_off < c->out_len) {
-		n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
-		    MSG_NOSIGNAL);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN) {
-				bench_epoll_out(c, true);
-				return;
-			}
-			bench_conn_fail(c, "send: %s", strerror(errno));
-			return;
-		}
-		c->out_off += (size_t)n;
+	switch (benchws_send(c->fd, c->out, &c->out_off, c->out_len)) {
+	case 1:
+		bench_epoll_out(c, true);
+		return;
+	case -1:
+		bench_conn_fail(c, "send: %s", strerror(errno));
+		return;
 	}
 	c->out_off = c->out_len = 0;
 	bench_epoll_out(c, false);
@@ -910,22 +834,10 @@ static uint8_t *
 bench_frame_start(struct bench_conn *c, uint8_t op, size_t len,
     uint8_t key[4])
 {
-	size_t	 hlen = len < 126 ? 6 : len < 65536 ? 8 : 14;
+	size_t	 hlen = benchws_frame_hlen(len) + 4;
 	uint8_t	*p = bench_out_reserve(c, hlen + len);
-	int	 i;
 
-	p[0] = 0x80 | op;
-	if (len < 126)
-		p[1] = 0x80 | (uint8_t)len;
-	else if (len < 65536) {
-		p[1] = 0x80 | 126;
-		p[2] = (uint8_t)(len >> 8);
-		p[3] = (uint8_t)len;
-	} else {
-		p[1] = 0x80 | 127;
-		for (i = 0; i < 8; i++)
-			p[2 + i] = (uint8_t)((uint64_t)len >> (56 - 8 * i));
-	}
+	benchws_frame_header(p, 0x80 | op, 0x80, len);
 	bench_random(key, 4);
 	memcpy(p + hlen - 4, key, 4);
 	return p + hlen;
@@ -938,7 +850,7 @@ bench_send_control(struct bench_conn *c, uint8_t op, const uint8_t *payload,
 	uint8_t	 key[4];
 	uint8_t	*p = bench_frame_start(c, op, len, key);
 
-	bench_mask_copy(p, payload, len, key);
+	benchws_mask(p, payload, len, key, 0);
 }
 
 /* Queues the next binary message and notes when it left. */
@@ -948,9 +860,9 @@ bench_send_message(struct bench_conn *c)
 	size_t	 size = bench.size, pos;
 	uint64_t seq = c->tx_seq++;
 	uint8_t	 key[4];
-	uint8_t	*p = bench_frame_start(c, WS_OP_BINARY, size, key);
+	uint8_t	*p = bench_frame_start(c, BENCHWS_OP_BINARY, size, key);
 
-	bench_mask_copy(p, bench.tmpl, size, key);
+	benchws_mask(p, bench.tmpl, size, key, 0);
 	for (pos = 0; pos < size && pos < 8; pos++)
 		p[pos] = bench_expected(seq, size, pos) ^ key[pos & 3];
 	for (pos = size >= 16 ? size - 8 : size; pos < size; pos++)
@@ -966,8 +878,7 @@ bench_send_message(struct bench_conn *c)
 static void
 bench_conn_start(struct bench_conn *c)
 {
-	struct epoll_event	ev;
-	int			one = 1;
+	int	one = 1;
 
 	c->out_off = c->out_len = 0;
 	c->hdr_len = 0;
@@ -992,11 +903,7 @@ bench_conn_start(struct bench_conn *c)
 		    strerror(errno));
 		return;
 	}
-	memset(&ev, 0, sizeof(ev));
-	ev.events = EPOLLIN | EPOLLOUT;
-	ev.data.ptr = c;
-	if (epoll_ctl(bench.ep, EPOLL_CTL_ADD, c->fd, &ev) == -1)
-		bench_fatalx("epoll_ctl: %s", strerror(errno));
+	benchws_epoll(bench.ep, c->fd, EPOLL_CTL_ADD, EPOLLIN | EPOLLOUT, c);
 	c->want_out = true;
 }
 
@@ -1019,7 +926,7 @@ bench_connected(struct bench_conn *c)
 	}
 	bench_random(nonce, sizeof(nonce));
 	EVP_EncodeBlock((uint8_t *)key, nonce, sizeof(nonce));
-	bench_accept_key(key, c->accept);
+	benchws_accept_key(key, strlen(key), c->accept);
 	n = snprintf(req, sizeof(req),
 	    "GET %s HTTP/1.1\r\n"
 	    "Host: %s\r\n"
@@ -1029,36 +936,13 @@ bench_connected(struct bench_conn *c)
 	    "Sec-WebSocket-Version: 13\r\n"
 	    "\r\n", bench.path, bench.hostport, key);
 	if (n < 0 || (size_t)n >= sizeof(req))
-		bench_fatalx("request too long");
+		benchws_fatalx("request too long");
 	memcpy(bench_out_reserve(c, (size_t)n), req, (size_t)n);
 	if ((c->head = malloc(BENCH_HEAD_MAX)) == NULL)
-		bench_fatalx("out of memory");
+		benchws_fatalx("out of memory");
 	c->head_len = 0;
 	bench_set_state(c, BENCH_UPGRADING);
 	bench_flush(c);
-}
-
-/* Field value without surrounding whitespace, or NULL. */
-static bool
-bench_field(const char *line, size_t len, const char *name, const char **v,
-    size_t *vlen)
-{
-	size_t	nlen = strlen(name);
-
-	if (len <= nlen || line[nlen] != ':' ||
-	    strncasecmp(line, name, nlen) != 0)
-		return false;
-	line += nlen + 1;
-	len -= nlen + 1;
-	while (len > 0 && (*line == ' ' || *line == '\t')) {
-		line++;
-		len--;
-	}
-	while (len > 0 && (line[len - 1] == ' ' || line[len - 1] == '\t'))
-		len--;
-	*v = line;
-	*vlen = len;
-	return true;
 }
 
 /* Does the comma-separated list hold token (case-insensitive)? */
@@ -1086,45 +970,36 @@ bench_has_token(const char *v, size_t len, const char *token)
 static const char *
 bench_check_101(struct bench_conn *c, const char *head, size_t len)
 {
-	const char	*line = head, *eol, *end = head + len, *v;
+	const char	*line = head, *end = head + len, *v;
 	size_t		 llen, vlen;
 	bool		 upgrade = false, connection = false, accept = false;
 
 	if (len < 13 || strncmp(head, "HTTP/1.1 101", 12) != 0 ||
 	    (head[12] != ' ' && head[12] != '\r'))
 		return "status is not HTTP/1.1 101";
-	for (;;) {
-		eol = memmem(line, (size_t)(end - line), "\r\n", 2);
-		if (eol == NULL)
-			break;
-		line = eol + 2;
-		eol = memmem(line, (size_t)(end - line), "\r\n", 2);
-		llen = eol != NULL ? (size_t)(eol - line) :
-		    (size_t)(end - line);
-		if (bench_field(line, llen, "upgrade", &v, &vlen)) {
+	while (benchws_next_line(&line, &llen, end)) {
+		if (benchws_field(line, llen, "upgrade", &v, &vlen)) {
 			if (vlen != 9 || strncasecmp(v, "websocket", 9) != 0)
 				return "Upgrade is not websocket";
 			upgrade = true;
-		} else if (bench_field(line, llen, "connection", &v, &vlen)) {
+		} else if (benchws_field(line, llen, "connection", &v, &vlen)) {
 			if (bench_has_token(v, vlen, "upgrade"))
 				connection = true;
-		} else if (bench_field(line, llen, "sec-websocket-accept", &v,
+		} else if (benchws_field(line, llen, "sec-websocket-accept", &v,
 		    &vlen)) {
 			if (accept || vlen != strlen(c->accept) ||
 			    memcmp(v, c->accept, vlen) != 0)
 				return "wrong Sec-WebSocket-Accept";
 			accept = true;
-		} else if (bench_field(line, llen, "sec-websocket-extensions",
+		} else if (benchws_field(line, llen, "sec-websocket-extensions",
 		    &v, &vlen)) {
 			if (vlen > 0)
 				return "extension not offered";
-		} else if (bench_field(line, llen, "sec-websocket-protocol",
+		} else if (benchws_field(line, llen, "sec-websocket-protocol",
 		    &v, &vlen)) {
 			if (vlen > 0)
 				return "subprotocol not offered";
 		}
-		if (eol == NULL)
-			break;
 	}
 	if (!upgrade)
 		return "no Upgrade: websocket";
@@ -1168,23 +1043,17 @@ bench_opened(struct bench_conn *c)
 static void
 bench_upgrade_input(struct bench_conn *c, const uint8_t *p, size_t n)
 {
-	size_t		 from, take, hlen;
-	const char	*end, *err;
+	size_t		 take, hlen;
+	const char	*err;
 
-	from = c->head_len > 3 ? c->head_len - 3 : 0;
-	take = BENCH_HEAD_MAX - c->head_len;
-	if (take > n)
-		take = n;
-	memcpy(c->head + c->head_len, p, take);
-	c->head_len += take;
-	end = memmem(c->head + from, c->head_len - from, "\r\n\r\n", 4);
-	if (end == NULL) {
+	hlen = benchws_head_add(c->head, &c->head_len, BENCH_HEAD_MAX, p, n,
+	    &take);
+	if (hlen == 0) {
 		if (c->head_len == BENCH_HEAD_MAX)
 			bench_conn_fail(c, "response head over %d bytes",
 			    BENCH_HEAD_MAX);
 		return;
 	}
-	hlen = (size_t)(end - c->head) + 4;
 	if ((err = bench_check_101(c, c->head, hlen - 4)) != NULL) {
 		const char *eol = memchr(c->head, '\r', hlen);
 
@@ -1208,11 +1077,11 @@ bench_upgrade_input(struct bench_conn *c, const uint8_t *p, size_t n)
 static void
 bench_close_start(struct bench_conn *c)
 {
-	static const uint8_t	code[2] = { WS_CLOSE_NORMAL >> 8,
-				    WS_CLOSE_NORMAL & 0xff };
+	static const uint8_t	code[2] = { BENCHWS_CLOSE_NORMAL >> 8,
+				    BENCHWS_CLOSE_NORMAL & 0xff };
 
 	c->quiesce = false;
-	bench_send_control(c, WS_OP_CLOSE, code, sizeof(code));
+	bench_send_control(c, BENCHWS_OP_CLOSE, code, sizeof(code));
 	bench_set_state(c, BENCH_CLOSING);
 }
 
@@ -1317,7 +1186,7 @@ bench_close_frame(struct bench_conn *c)
 		}
 	}
 	if (c->state == BENCH_CLOSING) {
-		if (code != 0 && code != WS_CLOSE_NORMAL) {
+		if (code != 0 && code != BENCHWS_CLOSE_NORMAL) {
 			bench_conn_fail(c, "close reply %u \"%.*s\"", code,
 			    (int)(c->ctl_len - 2), c->ctl + 2);
 			return;
@@ -1331,7 +1200,8 @@ bench_close_frame(struct bench_conn *c)
 		return;
 	}
 	/* The server closed first: answer (§5.5.1), but it is an error. */
-	bench_send_control(c, WS_OP_CLOSE, c->ctl, c->ctl_len >= 2 ? 2 : 0);
+	bench_send_control(c, BENCHWS_OP_CLOSE, c->ctl,
+	    c->ctl_len >= 2 ? 2 : 0);
 	bench_flush(c);
 	if (c->state != BENCH_FREE)
 		bench_conn_fail(c, "server closed with %u \"%.*s\"", code,
@@ -1343,29 +1213,18 @@ static void
 bench_control(struct bench_conn *c)
 {
 	switch (c->op) {
-	case WS_OP_PING:
+	case BENCHWS_OP_PING:
 		bench.pings++;
 		if (c->state == BENCH_OPEN)
-			bench_send_control(c, WS_OP_PONG, c->ctl, c->ctl_len);
+			bench_send_control(c, BENCHWS_OP_PONG, c->ctl,
+			    c->ctl_len);
 		break;
-	case WS_OP_PONG:
+	case BENCHWS_OP_PONG:
 		break;		/* §5.5.3: an unsolicited pong is allowed */
-	case WS_OP_CLOSE:
+	case BENCHWS_OP_CLOSE:
 		bench_close_frame(c);
 		break;
 	}
-}
-
-/* Bytes of the frame header in c->hdr: 2, then 2 + the extended length. */
-static size_t
-bench_header_need(const struct bench_conn *c)
-{
-	uint8_t	len7;
-
-	if (c->hdr_len < 2)
-		return 2;
-	len7 = c->hdr[1] & 0x7f;
-	return 2 + (len7 == 126 ? 2 : len7 == 127 ? 8 : 0);
 }
 
 /* Checks the complete header in c->hdr; -1 (and failed) when invalid. */
@@ -1373,8 +1232,7 @@ static int
 bench_frame_header(struct bench_conn *c)
 {
 	const uint8_t	*h = c->hdr;
-	uint64_t	 len = h[1] & 0x7f;
-	int		 i;
+	uint64_t	 len = benchws_frame_len(h);
 
 	if (c->state == BENCH_DRAINING) {
 		bench_conn_fail(c, "frame after the close frame");
@@ -1389,42 +1247,36 @@ bench_frame_header(struct bench_conn *c)
 		bench_conn_fail(c, "RSV bits without an extension");
 		return -1;
 	}
-	if (len == 126) {
-		len = (uint64_t)h[2] << 8 | h[3];
-		if (len < 126) {
-			bench_conn_fail(c, "length not minimally encoded");
-			return -1;
-		}
-	} else if (len == 127) {
-		for (len = 0, i = 2; i < 10; i++)
-			len = len << 8 | h[i];
-		if (len < 65536 || len >> 63) {
-			bench_conn_fail(c, "bad 64-bit length");
-			return -1;
-		}
+	if ((h[1] & 0x7f) == 126 && len < 126) {
+		bench_conn_fail(c, "length not minimally encoded");
+		return -1;
+	}
+	if ((h[1] & 0x7f) == 127 && (len < 65536 || len >> 63)) {
+		bench_conn_fail(c, "bad 64-bit length");
+		return -1;
 	}
 	c->op = h[0] & 0x0f;
 	c->fin = (h[0] & 0x80) != 0;
 	c->left = len;
 	switch (c->op) {
-	case WS_OP_CONT:
+	case BENCHWS_OP_CONT:
 		if (!c->in_msg) {
 			bench_conn_fail(c, "continuation outside a message");
 			return -1;
 		}
 		break;
-	case WS_OP_BINARY:
+	case BENCHWS_OP_BINARY:
 		if (c->in_msg) {
 			bench_conn_fail(c, "new message inside a message");
 			return -1;
 		}
 		break;
-	case WS_OP_TEXT:
+	case BENCHWS_OP_TEXT:
 		bench_conn_fail(c, "text frame in reply to binary");
 		return -1;
-	case WS_OP_CLOSE:
-	case WS_OP_PING:
-	case WS_OP_PONG:
+	case BENCHWS_OP_CLOSE:
+	case BENCHWS_OP_PING:
+	case BENCHWS_OP_PONG:
 		/* RFC 6455 §5.5: control frames are never fragmented */
 		if (!c->fin || len > 125) {
 			bench_conn_fail(c, "control frame fragmented or over "
@@ -1437,7 +1289,7 @@ bench_frame_header(struct bench_conn *c)
 		bench_conn_fail(c, "unknown opcode %u", c->op);
 		return -1;
 	}
-	if (c->op < WS_OP_CLOSE) {
+	if (c->op < BENCHWS_OP_CLOSE) {
 		c->in_msg = !c->fin;
 		if (bench.measuring)
 			bench.frames++;
@@ -1451,26 +1303,18 @@ bench_frame_header(struct bench_conn *c)
 static void
 bench_frames(struct bench_conn *c, const uint8_t *p, size_t n)
 {
-	size_t	need, k;
+	size_t	k;
 
 	while (c->state != BENCH_FREE) {
 		if (!c->in_frame) {
-			while (c->hdr_len < (need = bench_header_need(c))) {
-				if (n == 0)
-					return;
-				k = need - c->hdr_len;
-				if (k > n)
-					k = n;
-				memcpy(c->hdr + c->hdr_len, p, k);
-				c->hdr_len += k;
-				p += k;
-				n -= k;
-			}
+			if (!benchws_header_fill(c->hdr, &c->hdr_len,
+			    benchws_header_need, &p, &n))
+				return;
 			if (bench_frame_header(c) == -1)
 				return;
 		}
 		k = c->left < n ? (size_t)c->left : n;
-		if (c->op >= WS_OP_CLOSE) {
+		if (c->op >= BENCHWS_OP_CLOSE) {
 			memcpy(c->ctl + c->ctl_len, p, k);
 			c->ctl_len += k;
 		} else if (k > 0) {
@@ -1478,13 +1322,10 @@ bench_frames(struct bench_conn *c, const uint8_t *p, size_t n)
 			if (c->state == BENCH_FREE)
 				return;
 		}
-		p += k;
-		n -= k;
-		c->left -= k;
-		if (c->left > 0)
+		if (!benchws_payload_step(&c->left, k, &p, &n))
 			return;
 		c->in_frame = false;
-		if (c->op >= WS_OP_CLOSE)
+		if (c->op >= BENCHWS_OP_CLOSE)
 			bench_control(c);
 		else if (c->fin)
 			bench_data_end(c);
@@ -1503,7 +1344,7 @@ bench_read(struct bench_conn *c)
 		bench_conn_fail(c, "recv: %s", strerror(errno));
 		return;
 	}
-	bench.now = bench_clock();
+	bench.now = benchws_clock();
 	if (n == 0) {
 		if (c->state == BENCH_DRAINING)
 			bench_conn_release(c);	/* a clean close */
@@ -1523,7 +1364,7 @@ static void
 bench_conn_event(struct bench_conn *c, uint32_t events)
 {
 	if (c->state == BENCH_CONNECTING) {
-		bench.now = bench_clock();
+		bench.now = benchws_clock();
 		bench_connected(c);
 		return;
 	}
@@ -1598,7 +1439,7 @@ bench_finish(void)
 
 	bench.phase = BENCH_FINISH;
 	bench.t_finish_end = bench.now + 3 * bench_secs(bench.timeout) +
-	    BENCH_NS;
+	    BENCHWS_NS;
 	for (i = 0; i < bench.conns; i++) {
 		c = &bench.c[i];
 		if (c->state != BENCH_OPEN)
@@ -1742,7 +1583,7 @@ bench_loop(void)
 	int			n, i;
 
 	for (;;) {
-		bench.now = bench_clock();
+		bench.now = benchws_clock();
 		bench_step();
 		if (bench.phase == BENCH_FINISH && bench.nactive == 0)
 			return;
@@ -1750,7 +1591,7 @@ bench_loop(void)
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
-			bench_fatalx("epoll_wait: %s", strerror(errno));
+			benchws_fatalx("epoll_wait: %s", strerror(errno));
 		}
 		for (i = 0; i < n; i++)
 			bench_conn_event(ev[i].data.ptr, ev[i].events);
@@ -1872,6 +1713,7 @@ main(int argc, char *argv[])
 	size_t			 i;
 	unsigned		 k;
 
+	benchws_init("wsgate-bench", 2);
 	bench_options(argc, argv);
 	signal(SIGPIPE, SIG_IGN);
 	memset(&sa, 0, sizeof(sa));
@@ -1886,14 +1728,14 @@ main(int argc, char *argv[])
 	}
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
 	    rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < bench.conns + 16)
-		bench_fatalx("-c %u needs %u descriptors, the limit is %llu "
+		benchws_fatalx("-c %u needs %u descriptors, the limit is %llu "
 		    "(ulimit -n)", bench.conns, bench.conns + 16,
 		    (unsigned long long)rl.rlim_cur);
 
 	if ((bench.rbuf = malloc(BENCH_RBUF_SIZE)) == NULL ||
 	    (bench.tmpl = malloc(bench.size)) == NULL ||
 	    (bench.c = calloc(bench.conns, sizeof(*bench.c))) == NULL)
-		bench_fatalx("out of memory");
+		benchws_fatalx("out of memory");
 	for (i = 0; i < bench.size; i++)
 		bench.tmpl[i] = (uint8_t)(i * 131 + 17);
 	for (k = 0; k < bench.conns; k++) {
@@ -1903,19 +1745,19 @@ main(int argc, char *argv[])
 			bench.c[k].ring = calloc(bench.inflight,
 			    sizeof(uint64_t));
 			if (bench.c[k].ring == NULL)
-				bench_fatalx("out of memory");
+				benchws_fatalx("out of memory");
 		}
 	}
 	if ((bench.ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
-		bench_fatalx("epoll_create1: %s", strerror(errno));
+		benchws_fatalx("epoll_create1: %s", strerror(errno));
 
-	bench.now = bench.t0 = bench_clock();
+	bench.now = bench.t0 = benchws_clock();
 	if (bench.npids > 0) {
 		struct bench_proc	pr;
 
 		bench_proc_sample(&pr);
 		if (pr.rss_kib == 0)
-			bench_fatalx("-p: no such process");
+			benchws_fatalx("-p: no such process");
 		bench.rss_before = pr.rss_kib;
 	}
 	/* Opening is bounded: the timeout, plus 10 ms per connection. */
