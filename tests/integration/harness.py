@@ -191,6 +191,60 @@ def _die_with_parent():
         pass
 
 
+class ProcessOutput:
+    """Everything a child process writes on stdout (and stderr), drained
+    by a thread so that the pipe never fills: .text(), .wait_for()."""
+
+    def __init__(self, proc):
+        self.proc = proc
+        self._buf = bytearray()
+        self._cond = threading.Condition()
+        self._eof = False
+        self._reader = threading.Thread(target=self._drain, daemon=True)
+        self._reader.start()
+
+    def _drain(self):
+        out = self.proc.stdout
+        while True:
+            try:
+                chunk = os.read(out.fileno(), 65536)
+            except OSError:
+                chunk = b""
+            with self._cond:
+                if not chunk:
+                    self._eof = True
+                    self._cond.notify_all()
+                    return
+                self._buf.extend(chunk)
+                self._cond.notify_all()
+
+    def text(self):
+        with self._cond:
+            return self._buf.decode("utf-8", "replace")
+
+    def wait_for(self, rx, timeout, start=0):
+        """The first match of rx after offset start; raises TestFailure
+        when the process ends first or timeout seconds pass."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                m = rx.search(self._buf.decode("utf-8", "replace"), start)
+                if m:
+                    return m
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TestFailure("output never matched %r within %.0fs"
+                                      % (rx.pattern, timeout))
+                if self._eof:
+                    raise TestFailure("process exited (status %r) before "
+                                      "its output matched %r"
+                                      % (self.proc.poll(), rx.pattern))
+                self._cond.wait(min(left, 0.2))
+
+    def join(self, timeout):
+        self._reader.join(timeout)
+
+
 class Wsgate:
     """A running wsgate: .pid, .port, .ports, .log(), .stop()."""
 
@@ -200,9 +254,6 @@ class Wsgate:
         with open(self.config_path, "w") as f:
             f.write(config_text)
         self.config_text = config_text
-        self._buf = bytearray()
-        self._lock = threading.Condition()
-        self._eof = False
         self.returncode = None
         self.proc = subprocess.Popen(
             [WSGATE, "-c", self.config_path] + list(args),
@@ -212,8 +263,7 @@ class Wsgate:
         self.pid = self.proc.pid
         _started.append(self)
         on_cleanup(self.stop)
-        self._reader = threading.Thread(target=self._drain, daemon=True)
-        self._reader.start()
+        self._out = ProcessOutput(self.proc)
         try:
             m = self.wait_log(LISTEN_RE, startup_timeout)
         except TestFailure:
@@ -224,45 +274,14 @@ class Wsgate:
         self.port = int(m.group(1))
         check(self.port != 0, "wsgate logged port 0, not the real port")
 
-    def _drain(self):
-        out = self.proc.stdout
-        while True:
-            try:
-                chunk = os.read(out.fileno(), 65536)
-            except OSError:
-                chunk = b""
-            with self._lock:
-                if not chunk:
-                    self._eof = True
-                    self._lock.notify_all()
-                    return
-                self._buf.extend(chunk)
-                self._lock.notify_all()
-
     def log(self):
-        with self._lock:
-            return self._buf.decode("utf-8", "replace")
+        return self._out.text()
 
     def wait_log(self, pattern, timeout=10.0, start=0):
         """Waits until pattern (regex) appears in the log after offset
         start; returns the match."""
         rx = re.compile(pattern) if isinstance(pattern, str) else pattern
-        deadline = time.monotonic() + timeout
-        with self._lock:
-            while True:
-                text = self._buf.decode("utf-8", "replace")
-                m = rx.search(text, start)
-                if m:
-                    return m
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise TestFailure("log never matched %r within %.0fs"
-                                      % (rx.pattern, timeout))
-                if self._eof:
-                    raise TestFailure("wsgate exited (status %r) before its "
-                                      "log matched %r"
-                                      % (self.proc.poll(), rx.pattern))
-                self._lock.wait(min(left, 0.2))
+        return self._out.wait_for(rx, timeout, start)
 
     def alive(self):
         return self.proc.poll() is None
@@ -287,7 +306,7 @@ class Wsgate:
         except subprocess.TimeoutExpired:
             raise TestFailure("wsgate (pid %d) still running after %.0fs"
                               % (self.pid, timeout))
-        self._reader.join(5)
+        self._out.join(5)
         return self.returncode
 
     def stop(self):
@@ -303,7 +322,7 @@ class Wsgate:
                 os.kill(self.pid, signal.SIGKILL)
                 self.proc.wait(10)
         self.returncode = self.proc.returncode
-        self._reader.join(5)
+        self._out.join(5)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
@@ -1132,48 +1151,23 @@ class ServerProcess:
 
     def __init__(self, argv, env=None, startup_timeout=10.0):
         self.argv = list(argv)
-        self._buf = bytearray()
-        self._cond = threading.Condition()
-        self._eof = False
         self.proc = subprocess.Popen(
             self.argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, env=env, preexec_fn=_die_with_parent)
         self.pid = self.proc.pid
         on_cleanup(self.stop)
-        self._reader = threading.Thread(target=self._drain, daemon=True)
-        self._reader.start()
-        deadline = time.monotonic() + startup_timeout
-        with self._cond:
-            while True:
-                m = self.PORT_RE.search(self._buf.decode("utf-8", "replace"))
-                if m:
-                    break
-                left = deadline - time.monotonic()
-                if left <= 0 or self._eof:
-                    raise TestFailure(
-                        "%s did not print PORT within %.0fs (exit status %r):"
-                        "\n%s" % (self.argv[0], startup_timeout,
-                                  self.proc.poll(), self.output()))
-                self._cond.wait(min(left, 0.2))
+        self._out = ProcessOutput(self.proc)
+        try:
+            m = self._out.wait_for(self.PORT_RE, startup_timeout)
+        except TestFailure:
+            raise TestFailure(
+                "%s did not print PORT within %.0fs (exit status %r):\n%s"
+                % (self.argv[0], startup_timeout, self.proc.poll(),
+                   self.output()))
         self.port = int(m.group(1))
 
-    def _drain(self):
-        out = self.proc.stdout
-        while True:
-            try:
-                chunk = os.read(out.fileno(), 65536)
-            except OSError:
-                chunk = b""
-            with self._cond:
-                if not chunk:
-                    self._eof = True
-                    self._cond.notify_all()
-                    return
-                self._buf.extend(chunk)
-                self._cond.notify_all()
-
     def output(self):
-        return bytes(self._buf).decode("utf-8", "replace")
+        return self._out.text()
 
     def alive(self):
         return self.proc.poll() is None
@@ -1194,7 +1188,7 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 os.kill(self.pid, signal.SIGKILL)
                 self.proc.wait(10)
-        self._reader.join(5)
+        self._out.join(5)
 
 
 _WS_SCRIPT_TAIL = r'''
