@@ -47,9 +47,10 @@ $(BUILD)/%.o: src/%.c | $(BUILD)
 wsgate: $(OBJS) $(BUILD)/main.o
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/check_%: tests/unit/check_%.c $(OBJS) | $(BUILD)
-	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Isrc -o $@ $< $(OBJS) \
-	    $(LIBS) $(CHECK_LIBS)
+$(BUILD)/check_%: tests/unit/check_%.c tests/unit/check_main.c \
+    tests/unit/check_main.h $(OBJS) | $(BUILD)
+	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Isrc -o $@ $< \
+	    tests/unit/check_main.c $(OBJS) $(LIBS) $(CHECK_LIBS)
 
 $(BUILD)/benchws.o: tests/bench/benchws.c tests/bench/benchws.h | $(BUILD)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<

@@ -36,6 +36,7 @@
 #include "handshake.h"
 #include "http.h"
 #include "log.h"
+#include "check_main.h"
 
 #define BT_NELEM(a)	((int)(sizeof(a) / sizeof((a)[0])))
 #define BT_DEADLINE_MS	3000	/* any wait on the event loop */
@@ -1149,8 +1150,8 @@ START_TEST(test_backend_resolve)
 }
 END_TEST
 
-static Suite *
-backend_suite(void)
+Suite *
+check_suite(void)
 {
 	Suite	*s;
 	TCase	*tc;
@@ -1199,17 +1200,4 @@ backend_suite(void)
 	suite_add_tcase(s, tc);
 
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner	*sr;
-	int	 nfailed;
-
-	sr = srunner_create(backend_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	nfailed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nfailed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

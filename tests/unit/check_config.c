@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "check_main.h"
 
 #define NAME	"test.yaml"
 
@@ -1855,8 +1856,8 @@ END_TEST
 
 #define CONFIG_NELEM(a)	((int)(sizeof(a) / sizeof((a)[0])))
 
-static Suite *
-config_suite(void)
+Suite *
+check_suite(void)
 {
 	Suite	*s;
 	TCase	*tc;
@@ -1916,17 +1917,4 @@ config_suite(void)
 	suite_add_tcase(s, tc);
 
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner	*sr;
-	int	 nfailed;
-
-	sr = srunner_create(config_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	nfailed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nfailed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

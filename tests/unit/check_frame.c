@@ -21,6 +21,7 @@
 
 #include "frame.h"
 #include "utf8.h"
+#include "check_main.h"
 
 /*
  * ck_assert records a mark point (a write to the test runner) on every
@@ -1184,8 +1185,8 @@ START_TEST(test_frame_remask)
 }
 END_TEST
 
-static Suite *
-frame_suite(void)
+Suite *
+check_suite(void)
 {
 	Suite	*s;
 	TCase	*tc;
@@ -1219,17 +1220,4 @@ frame_suite(void)
 	suite_add_tcase(s, tc);
 
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(frame_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -20,6 +20,7 @@
 #include "config.h"
 #include "handshake.h"
 #include "http.h"
+#include "check_main.h"
 
 #define HS_TEST_MAX_HEAD	8192
 #define HS_NONE			(-1)
@@ -2129,8 +2130,8 @@ END_TEST
 
 #define HS_NELEM(a)	((int)(sizeof(a) / sizeof((a)[0])))
 
-static Suite *
-handshake_suite(void)
+Suite *
+check_suite(void)
 {
 	Suite	*s;
 	TCase	*tc;
@@ -2206,17 +2207,4 @@ handshake_suite(void)
 	suite_add_tcase(s, tc);
 
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner	*sr;
-	int	 nfailed;
-
-	sr = srunner_create(handshake_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	nfailed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nfailed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "http.h"
+#include "check_main.h"
 
 #define HTTP_TEST_MAX_HEAD	8192
 #define HTTP_TEST_FIELDS	10
@@ -1233,8 +1234,8 @@ END_TEST
 #define HTTP_NELEM(a)	((int)(sizeof(a) / sizeof((a)[0])))
 #define HTTP_TEST_NKINDS	(HTTP_TEST_RESPONSE + 1)
 
-static Suite *
-http_suite(void)
+Suite *
+check_suite(void)
 {
 	Suite	*s;
 	TCase	*tc;
@@ -1283,17 +1284,4 @@ http_suite(void)
 	suite_add_tcase(s, tc);
 
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner	*sr;
-	int	 nfailed;
-
-	sr = srunner_create(http_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	nfailed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nfailed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -20,6 +20,7 @@
 #include "config.h"
 #include "http.h"
 #include "route.h"
+#include "check_main.h"
 
 #define ROUTE_TEST_MAX_HEAD	8192
 #define ROUTE_NONE		(-1)
@@ -485,8 +486,8 @@ END_TEST
 
 #define ROUTE_NELEM(a)	((int)(sizeof(a) / sizeof((a)[0])))
 
-static Suite *
-route_suite(void)
+Suite *
+check_suite(void)
 {
 	Suite	*s;
 	TCase	*tc;
@@ -521,17 +522,4 @@ route_suite(void)
 	suite_add_tcase(s, tc);
 
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner	*sr;
-	int	 nfailed;
-
-	sr = srunner_create(route_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	nfailed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nfailed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

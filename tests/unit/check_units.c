@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "units.h"
+#include "check_main.h"
 
 #define UNITS_NEED_NUMBER	"must start with a number"
 #define UNITS_TOO_LARGE		"number too large"
@@ -139,8 +140,8 @@ END_TEST
 
 #define UNITS_NELEM(a)	((int)(sizeof(a) / sizeof((a)[0])))
 
-static Suite *
-units_suite(void)
+Suite *
+check_suite(void)
 {
 	Suite	*s;
 	TCase	*tc;
@@ -158,17 +159,4 @@ units_suite(void)
 	suite_add_tcase(s, tc);
 
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner	*sr;
-	int	 nfailed;
-
-	sr = srunner_create(units_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	nfailed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nfailed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

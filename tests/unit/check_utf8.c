@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "utf8.h"
+#include "check_main.h"
 
 /*
  * ck_assert records a mark point (a write to the test runner) on every
@@ -440,8 +441,8 @@ START_TEST(test_utf8_empty_input)
 }
 END_TEST
 
-static Suite *
-utf8_suite(void)
+Suite *
+check_suite(void)
 {
 	Suite	*s;
 	TCase	*tc;
@@ -468,17 +469,4 @@ utf8_suite(void)
 	suite_add_tcase(s, tc);
 
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(utf8_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }
