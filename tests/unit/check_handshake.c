@@ -648,45 +648,48 @@ END_TEST
 /*
  * handshake_format() and handshake_fail(), on results built by hand.
  */
+/* The 101: the protocol and passthrough lines only when there are some. */
+struct hs_format_vector {
+	const char	*name;
+	const char	*protocol;
+	const char	*passthrough;
+	const char	*want;
+};
+
+#define HS_101_HEAD	"HTTP/1.1 101 Switching Protocols\r\n" \
+			"Upgrade: websocket\r\n" \
+			"Connection: Upgrade\r\n" \
+			"Sec-WebSocket-Accept: " HS_RFC_ACCEPT "\r\n"
+
+static const struct hs_format_vector hs_format_101_vectors[] = {
+	{ "bare", NULL, NULL, HS_101_HEAD "\r\n" },
+	{ "protocol", "chat", NULL,
+	  HS_101_HEAD "Sec-WebSocket-Protocol: chat\r\n\r\n" },
+	{ "protocol and passthrough", "v12.stomp",
+	  "Set-Cookie: sid=1\r\nServer: backend/1.0\r\n",
+	  HS_101_HEAD "Sec-WebSocket-Protocol: v12.stomp\r\n"
+	  "Set-Cookie: sid=1\r\nServer: backend/1.0\r\n\r\n" },
+	{ "passthrough without protocol", NULL, "Set-Cookie: sid=1\r\n",
+	  HS_101_HEAD "Set-Cookie: sid=1\r\n\r\n" },
+	/* An empty passthrough is no passthrough. */
+	{ "empty passthrough", NULL, "", HS_101_HEAD "\r\n" },
+};
+
 START_TEST(test_handshake_format_101)
 {
-	static const char	 want[] = "HTTP/1.1 101 Switching Protocols\r\n"
-	    "Upgrade: websocket\r\n"
-	    "Connection: Upgrade\r\n"
-	    "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
-	    "\r\n";
-	struct handshake_result	 hr;
-	char			 buf[512];
+	const struct hs_format_vector	*v = &hs_format_101_vectors[_i];
+	struct handshake_result		 hr;
+	char				 buf[512];
 
 	memset(&hr, 0, sizeof(hr));
 	hr.status = 101;
 	hr.reason = R_OK;
+	hr.protocol = v->protocol;
+	hr.passthrough = v->passthrough;
 	memcpy(hr.accept, HS_RFC_ACCEPT, sizeof(HS_RFC_ACCEPT));
-	ck_assert_uint_eq(handshake_format(&hr, buf, sizeof(buf)),
-	    sizeof(want) - 1);
-	ck_assert_str_eq(buf, want);
-}
-END_TEST
-
-START_TEST(test_handshake_format_101_protocol)
-{
-	static const char	 want[] = "HTTP/1.1 101 Switching Protocols\r\n"
-	    "Upgrade: websocket\r\n"
-	    "Connection: Upgrade\r\n"
-	    "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
-	    "Sec-WebSocket-Protocol: chat\r\n"
-	    "\r\n";
-	struct handshake_result	 hr;
-	char			 buf[512];
-
-	memset(&hr, 0, sizeof(hr));
-	hr.status = 101;
-	hr.reason = R_OK;
-	hr.protocol = "chat";
-	memcpy(hr.accept, HS_RFC_ACCEPT, sizeof(HS_RFC_ACCEPT));
-	ck_assert_uint_eq(handshake_format(&hr, buf, sizeof(buf)),
-	    sizeof(want) - 1);
-	ck_assert_str_eq(buf, want);
+	ck_assert_msg(handshake_format(&hr, buf, sizeof(buf)) ==
+	    strlen(v->want), "%s: length", v->name);
+	ck_assert_msg(strcmp(buf, v->want) == 0, "%s: got\n%s", v->name, buf);
 }
 END_TEST
 
@@ -1971,63 +1974,6 @@ END_TEST
 /*
  * handshake_format() of a 101 with the lines a backend's 101 passes on.
  */
-START_TEST(test_handshake_format_passthrough)
-{
-	static const char	 want[] = "HTTP/1.1 101 Switching Protocols\r\n"
-	    "Upgrade: websocket\r\n"
-	    "Connection: Upgrade\r\n"
-	    "Sec-WebSocket-Accept: " HS_RFC_ACCEPT "\r\n"
-	    "Sec-WebSocket-Protocol: v12.stomp\r\n"
-	    "Set-Cookie: sid=1\r\n"
-	    "Server: backend/1.0\r\n"
-	    "\r\n";
-	struct handshake_result	 hr;
-	char			 buf[512];
-
-	memset(&hr, 0, sizeof(hr));
-	hr.status = 101;
-	hr.reason = R_OK;
-	hr.protocol = "v12.stomp";
-	hr.passthrough = "Set-Cookie: sid=1\r\nServer: backend/1.0\r\n";
-	memcpy(hr.accept, HS_RFC_ACCEPT, sizeof(HS_RFC_ACCEPT));
-	ck_assert_uint_eq(handshake_format(&hr, buf, sizeof(buf)),
-	    sizeof(want) - 1);
-	ck_assert_str_eq(buf, want);
-}
-END_TEST
-
-START_TEST(test_handshake_format_passthrough_without_protocol)
-{
-	static const char	 want[] = "HTTP/1.1 101 Switching Protocols\r\n"
-	    "Upgrade: websocket\r\n"
-	    "Connection: Upgrade\r\n"
-	    "Sec-WebSocket-Accept: " HS_RFC_ACCEPT "\r\n"
-	    "Set-Cookie: sid=1\r\n"
-	    "\r\n";
-	static const char	 bare[] = "HTTP/1.1 101 Switching Protocols\r\n"
-	    "Upgrade: websocket\r\n"
-	    "Connection: Upgrade\r\n"
-	    "Sec-WebSocket-Accept: " HS_RFC_ACCEPT "\r\n"
-	    "\r\n";
-	struct handshake_result	 hr;
-	char			 buf[512];
-
-	memset(&hr, 0, sizeof(hr));
-	hr.status = 101;
-	hr.reason = R_OK;
-	hr.passthrough = "Set-Cookie: sid=1\r\n";
-	memcpy(hr.accept, HS_RFC_ACCEPT, sizeof(HS_RFC_ACCEPT));
-	ck_assert_uint_eq(handshake_format(&hr, buf, sizeof(buf)),
-	    sizeof(want) - 1);
-	ck_assert_str_eq(buf, want);
-	/* An empty passthrough is no passthrough. */
-	hr.passthrough = "";
-	ck_assert_uint_eq(handshake_format(&hr, buf, sizeof(buf)),
-	    sizeof(bare) - 1);
-	ck_assert_str_eq(buf, bare);
-}
-END_TEST
-
 START_TEST(test_handshake_format_passthrough_not_in_errors)
 {
 	static const char	 want[] = "HTTP/1.1 502 Bad Gateway\r\n"
@@ -2155,13 +2101,11 @@ check_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("format");
-	tcase_add_test(tc, test_handshake_format_101);
-	tcase_add_test(tc, test_handshake_format_101_protocol);
+	tcase_add_loop_test(tc, test_handshake_format_101, 0,
+	    HS_NELEM(hs_format_101_vectors));
 	tcase_add_test(tc, test_handshake_format_error);
 	tcase_add_test(tc, test_handshake_format_error_without_extra);
 	tcase_add_test(tc, test_handshake_format_truncated);
-	tcase_add_test(tc, test_handshake_format_passthrough);
-	tcase_add_test(tc, test_handshake_format_passthrough_without_protocol);
 	tcase_add_test(tc, test_handshake_format_passthrough_not_in_errors);
 	tcase_add_test(tc, test_handshake_format_passthrough_size);
 	suite_add_tcase(s, tc);
