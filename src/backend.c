@@ -1,6 +1,6 @@
 /*
  * backend — backend pools: server selection, passive and active health,
- * re-resolution of server names, and the connect itself.
+ * re-resolution of server names, and the socket of a connection.
  *
  * Selection (backend_pick) is pure bookkeeping over the run-time fields
  * of struct backend_server, so the unit tests drive it with explicit
@@ -31,6 +31,18 @@
  * a connect plus an RFC 6455 §4.1 opening handshake (websocket), bounded
  * by health_check.timeout.  Re-resolution: every resolve_interval, the
  * names of servers given by name are looked up again with evdns.
+ *
+ * Locking: the worker threads share each backend's servers, so be->lock
+ * guards their run-time fields (ss/sslen, current_weight, active, fails,
+ * down_until, check_failed).  Worker threads take it in backend_pick(),
+ * backend_report(), backend_session_open()/close() and backend_socket();
+ * the control thread, which runs the checks and re-resolution, takes it
+ * to write check_failed and ss/sslen.  The control thread is the only
+ * writer of those two, so it reads them without the lock.  The lock is
+ * never held while logging or doing I/O, and never per message: a
+ * session takes it a handful of times in its life.  struct
+ * backend_runtime and its checks and look-ups belong to the control
+ * thread alone.
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -39,6 +51,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,7 +63,6 @@
 #include <event2/dns.h>
 #include <event2/event.h>
 #include <event2/util.h>
-
 
 #include "backend.h"
 #include "entropy.h"
@@ -177,6 +189,31 @@ backend_attempt_init(struct backend_attempt *a,
 	a->hash = backend_hash_client(client);
 }
 
+/*
+ * be->lock: a failure to lock or unlock a default mutex is a broken
+ * invariant (a freed or never initialised backend), not a condition to
+ * serve through.
+ */
+static void
+backend_lock(struct backend *be)
+{
+	int	rc;
+
+	if ((rc = pthread_mutex_lock(&be->lock)) != 0)
+		fatalx("backend %s: pthread_mutex_lock: %s", be->name,
+		    strerror(rc));
+}
+
+static void
+backend_unlock(struct backend *be)
+{
+	int	rc;
+
+	if ((rc = pthread_mutex_unlock(&be->lock)) != 0)
+		fatalx("backend %s: pthread_mutex_unlock: %s", be->name,
+		    strerror(rc));
+}
+
 /* The fail_threshold in force: 0 (off) for a pool of one server. */
 static unsigned
 backend_threshold(const struct backend *be)
@@ -278,9 +315,9 @@ backend_pick_ip_hash(const struct backend *be, const struct backend_attempt *a,
 	return -1;
 }
 
-enum backend_pick_result
-backend_pick(struct backend *be, struct backend_attempt *a, uint64_t now,
-    struct backend_server **srv)
+static enum backend_pick_result
+backend_pick_locked(struct backend *be, struct backend_attempt *a,
+    uint64_t now, struct backend_server **srv)
 {
 	size_t	i;
 	int	picked = -1;
@@ -312,52 +349,96 @@ backend_pick(struct backend *be, struct backend_attempt *a, uint64_t now,
 	return BACKEND_PICKED;
 }
 
-void
-backend_report(struct backend *be, struct backend_server *srv, bool ok,
-    uint64_t now)
+enum backend_pick_result
+backend_pick(struct backend *be, struct backend_attempt *a, uint64_t now,
+    struct backend_server **srv)
+{
+	enum backend_pick_result	result;
+
+	backend_lock(be);
+	result = backend_pick_locked(be, a, now, srv);
+	backend_unlock(be);
+	return result;
+}
+
+/* What a report changed, for backend_report() to log without the lock. */
+enum backend_report_change {
+	BACKEND_REPORT_QUIET,	/* nothing worth a line */
+	BACKEND_REPORT_UP,	/* a resting server's probe succeeded */
+	BACKEND_REPORT_DOWN	/* the server starts to rest */
+};
+
+static enum backend_report_change
+backend_report_locked(struct backend *be, struct backend_server *srv,
+    bool ok, uint64_t now, unsigned *fails)
 {
 	unsigned	threshold = backend_threshold(be);
-	bool		was_down;
+	bool		was_down, first;
 
 	if (threshold == 0) {
 		srv->fails = 0;
-		return;
+		return BACKEND_REPORT_QUIET;
 	}
 	was_down = srv->fails >= threshold;
 	if (ok) {
-		if (was_down)
-			log_info("backend %s: server %s is up again", be->name,
-			    srv->address);
 		srv->fails = 0;
 		srv->down_until = 0;
-		return;
+		return was_down ? BACKEND_REPORT_UP : BACKEND_REPORT_QUIET;
 	}
 	if (srv->fails < UINT_MAX)
 		srv->fails++;
+	*fails = srv->fails;
 	if (srv->fails < threshold)
-		return;
+		return BACKEND_REPORT_QUIET;
 	/*
 	 * Sessions that were already connecting when the server went down
 	 * report too: log the first of them only.
 	 */
-	if (!was_down || now >= srv->down_until)
+	first = !was_down || now >= srv->down_until;
+	srv->down_until = now + be->fail_timeout;
+	return first ? BACKEND_REPORT_DOWN : BACKEND_REPORT_QUIET;
+}
+
+void
+backend_report(struct backend *be, struct backend_server *srv, bool ok,
+    uint64_t now)
+{
+	enum backend_report_change	change;
+	unsigned			fails = 0;
+
+	backend_lock(be);
+	change = backend_report_locked(be, srv, ok, now, &fails);
+	backend_unlock(be);
+	switch (change) {
+	case BACKEND_REPORT_QUIET:
+		break;
+	case BACKEND_REPORT_UP:
+		log_info("backend %s: server %s is up again", be->name,
+		    srv->address);
+		break;
+	case BACKEND_REPORT_DOWN:
 		log_info("backend %s: server %s is down for %llus after %u "
 		    "failures", be->name, srv->address,
-		    (unsigned long long)(be->fail_timeout / 1000), srv->fails);
-	srv->down_until = now + be->fail_timeout;
+		    (unsigned long long)(be->fail_timeout / 1000), fails);
+		break;
+	}
 }
 
 void
-backend_session_open(struct backend_server *srv)
+backend_session_open(struct backend *be, struct backend_server *srv)
 {
+	backend_lock(be);
 	srv->active++;
+	backend_unlock(be);
 }
 
 void
-backend_session_close(struct backend_server *srv)
+backend_session_close(struct backend *be, struct backend_server *srv)
 {
+	backend_lock(be);
 	if (srv->active > 0)
 		srv->active--;
+	backend_unlock(be);
 }
 
 uint64_t
@@ -369,38 +450,32 @@ backend_now(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* Connect: --------------------------------------------------------------- */
+/* Socket: ---------------------------------------------------------------- */
 
-struct bufferevent *
-backend_connect(struct event_base *base, const struct backend_server *srv)
+/*
+ * The address is copied under the lock because re-resolution may
+ * rewrite it on the control thread at any time; the socket itself is
+ * made without the lock.
+ */
+int
+backend_socket(struct backend *be, const struct backend_server *srv,
+    struct sockaddr_storage *ss, socklen_t *sslen)
 {
-	struct bufferevent	*bev;
-	evutil_socket_t		 fd;
-	int			 one = 1, saved;
+	int	fd, one = 1;
 
-	fd = socket(srv->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0);
+	backend_lock(be);
+	memcpy(ss, &srv->ss, sizeof(*ss));
+	*sslen = srv->sslen;
+	backend_unlock(be);
+	fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
 	if (fd == -1)
-		return NULL;
+		return -1;
 	/* Small frames must not wait for Nagle (RFC 6455 is message based). */
-	if (srv->ss.ss_family == AF_INET || srv->ss.ss_family == AF_INET6)
+	if (ss->ss_family == AF_INET || ss->ss_family == AF_INET6)
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
 		    sizeof(one));
-	bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (bev == NULL) {
-		saved = errno;
-		evutil_closesocket(fd);
-		errno = saved;
-		return NULL;
-	}
-	if (bufferevent_socket_connect(bev, (const struct sockaddr *)&srv->ss,
-	    (int)srv->sslen) == -1) {
-		saved = errno;
-		bufferevent_free(bev);
-		errno = saved;
-		return NULL;
-	}
-	return bev;
+	return fd;
 }
 
 /* Active health checks: --------------------------------------------------- */
@@ -437,18 +512,19 @@ backend_check_idle(struct backend_check *c)
 static void
 backend_check_verdict(struct backend_check *c, const char *error)
 {
-	if (error == NULL) {
-		if (c->srv->check_failed)
-			log_info("backend %s: server %s passed its health "
-			    "check, back up", c->be->name, c->srv->address);
-		c->srv->check_failed = false;
-		return;
-	}
-	if (!c->srv->check_failed)
+	bool	was_failed;
+
+	backend_lock(c->be);
+	was_failed = c->srv->check_failed;
+	c->srv->check_failed = error != NULL;
+	backend_unlock(c->be);
+	if (error == NULL && was_failed)
+		log_info("backend %s: server %s passed its health check, "
+		    "back up", c->be->name, c->srv->address);
+	else if (error != NULL && !was_failed)
 		log_info("backend %s: server %s failed its health check "
 		    "(%s), down until a check passes", c->be->name,
 		    c->srv->address, error);
-	c->srv->check_failed = true;
 }
 
 static void
@@ -497,7 +573,10 @@ backend_check_pass(struct backend_check *c)
 		backend_check_idle(c);
 }
 
-/* The Host of a health check: the backend's, else the server's. */
+/*
+ * The Host of a health check: the backend's, else the server's.  Reads
+ * ss without the lock: this is the control thread, its only writer.
+ */
 static const char *
 backend_check_host(const struct backend_check *c)
 {
@@ -527,14 +606,31 @@ backend_check_send_request(struct backend_check *c)
 static void
 backend_check_start(struct backend_check *c)
 {
-	struct timeval	tv;
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	struct timeval		 tv;
+	evutil_socket_t		 fd;
+	int			 saved;
 
-	if ((c->bev = backend_connect(c->base, c->srv)) == NULL) {
+	if ((fd = backend_socket(c->be, c->srv, &ss, &sslen)) == -1) {
+		backend_check_fail(c, "socket: %s", strerror(errno));
+		return;
+	}
+	if ((c->bev = bufferevent_socket_new(c->base, fd,
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+		saved = errno;
+		evutil_closesocket(fd);
+		backend_check_fail(c, "connect: %s", strerror(saved));
+		return;
+	}
+	bufferevent_setcb(c->bev, NULL, NULL, backend_check_event_cb, c);
+	/* On failure, backend_check_idle() frees c->bev, closing fd. */
+	if (bufferevent_socket_connect(c->bev, (struct sockaddr *)&ss,
+	    (int)sslen) == -1) {
 		backend_check_fail(c, "connect: %s", strerror(errno));
 		return;
 	}
 	c->state = BACKEND_CHECK_CONNECTING;
-	bufferevent_setcb(c->bev, NULL, NULL, backend_check_event_cb, c);
 	backend_timeval(c->be->health_check.timeout, &tv);
 	evtimer_add(c->timer, &tv);
 }
@@ -718,6 +814,8 @@ backend_sockaddr_text(const struct sockaddr *sa, char *buf, size_t size)
  * Takes the answer unless it still holds the address in use: a name
  * with several addresses must not make the server hop between them at
  * every look-up (nor lose the choice getaddrinfo made at load time).
+ * The control thread is the only writer of ss, so it reads ss without
+ * the lock and takes it only to write.
  */
 static void
 backend_resolve_apply(struct backend_resolve *r, struct evutil_addrinfo *res)
@@ -746,9 +844,11 @@ backend_resolve_apply(struct backend_resolve *r, struct evutil_addrinfo *res)
 	}
 	backend_sockaddr_text((const struct sockaddr *)&srv->ss, was,
 	    sizeof(was));
+	backend_lock(r->be);
 	memset(&srv->ss, 0, sizeof(srv->ss));
 	memcpy(&srv->ss, first->ai_addr, first->ai_addrlen);
 	srv->sslen = (socklen_t)first->ai_addrlen;
+	backend_unlock(r->be);
 	log_info("backend %s: server %s now resolves to %s (was %s)",
 	    r->be->name, srv->address, backend_sockaddr_text(first->ai_addr,
 	    now, sizeof(now)), was);

@@ -4,11 +4,18 @@
  * failed fail_threshold times in a row rests for fail_timeout), active
  * health checks (a TCP connect, or a WebSocket handshake for websocket
  * backends), periodic re-resolution of server names with evdns, and
- * opening a connection to the chosen server.
+ * the socket for a connection to the chosen server.
  *
- * The run-time state lives in the config generation (struct
- * backend_server, struct backend_runtime) and is only touched from the
- * event loop thread.
+ * Threads: the worker threads call backend_pick(), backend_report(),
+ * backend_session_open()/close() and backend_socket() for their
+ * sessions, all at once on the same backends; the control thread runs
+ * backend_runtime_start()/stop() and, on its own event loop, the health
+ * checks and re-resolution.  The run-time state of each server (struct
+ * backend_server: ss/sslen, current_weight, active, fails, down_until,
+ * check_failed) lives in the config generation and is guarded by its
+ * backend's lock, be->lock, which these functions take: once per call,
+ * per connection or per check, never per message.  struct
+ * backend_runtime belongs to the control thread alone.
  */
 #ifndef WSGATE_BACKEND_H
 #define WSGATE_BACKEND_H
@@ -18,7 +25,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include <event2/bufferevent.h>
 #include <event2/dns.h>
 #include <event2/event.h>
 
@@ -47,7 +53,7 @@ void	backend_attempt_init(struct backend_attempt *a,
  * connects.  now is backend_now().  BACKEND_NONE_HEALTHY when no server
  * is up (whatever a has tried; also for a pool without servers),
  * BACKEND_EXHAUSTED when a has used its connects or tried every server
- * that is up.  ip_hash ignores weights.
+ * that is up.  ip_hash ignores weights.  Takes be->lock.
  */
 enum backend_pick_result backend_pick(struct backend *be,
 	    struct backend_attempt *a, uint64_t now,
@@ -56,19 +62,24 @@ enum backend_pick_result backend_pick(struct backend *be,
 /*
  * The outcome of a connect (and, for websocket, of its handshake):
  * fail_threshold failures in a row rest srv for fail_timeout; a success
- * ends the streak.
+ * ends the streak.  srv is a server of be; takes be->lock.
  */
 void	backend_report(struct backend *be, struct backend_server *srv,
 	    bool ok, uint64_t now);
 
-/* A session starts or stops using srv (least_conn counts these). */
-void	backend_session_open(struct backend_server *srv);
-void	backend_session_close(struct backend_server *srv);
+/*
+ * A session starts or stops using srv, a server of be (least_conn counts
+ * these); takes be->lock.
+ */
+void	backend_session_open(struct backend *be, struct backend_server *srv);
+void	backend_session_close(struct backend *be, struct backend_server *srv);
 
 /*
  * True when srv may be given new sessions now: its last health check
  * passed and it is not resting.  A pool of one server never rests (as in
- * nginx): there is no other server to send its clients to.
+ * nginx): there is no other server to send its clients to.  Takes no
+ * lock: the caller holds be->lock, or is the only thread using be (the
+ * unit tests).
  */
 bool	backend_server_up(const struct backend *be,
 	    const struct backend_server *srv, uint64_t now);
@@ -77,27 +88,29 @@ bool	backend_server_up(const struct backend *be,
 uint64_t backend_now(void);
 
 /*
- * Starts a non-blocking connect to srv (TCP or unix socket); the
- * bufferevent reports BEV_EVENT_CONNECTED or an error to the callbacks
- * set by the caller.  Returns NULL with errno set when it fails at once.
- * Caller frees.
+ * A socket for a connection to srv, a server of be: copies srv's current
+ * address (re-resolution may change it) into *ss and *sslen under
+ * be->lock, and returns a non-blocking, close-on-exec stream socket of
+ * its family, with TCP_NODELAY for TCP.  The caller starts the connect
+ * to *ss and closes the socket.  Returns -1 with errno set on failure.
  */
-struct bufferevent *backend_connect(struct event_base *base,
-	    const struct backend_server *srv);
+int	backend_socket(struct backend *be, const struct backend_server *srv,
+	    struct sockaddr_storage *ss, socklen_t *sslen);
 
 /*
  * Starts the active health checks and name re-resolution of every
  * backend of cfg (a no-op for backends without them; dns NULL: no
- * re-resolution).  The first health check runs at once, the first
- * look-up after resolve_interval.  Returns 0 or -1 (nothing started).
+ * re-resolution) on base, the control thread's event loop.  The first
+ * health check runs at once, the first look-up after resolve_interval.
+ * Returns 0 or -1 (nothing started).
  */
 int	backend_runtime_start(struct config *cfg, struct event_base *base,
 	    struct evdns_base *dns);
 
 /*
  * Stops them and frees what backend_runtime_start() allocated; call it
- * before freeing base or dns.  A cancelled look-up's callback still runs
- * from dns later and frees its own state.
+ * from the control thread, before freeing base or dns.  A cancelled
+ * look-up's callback still runs from dns later and frees its own state.
  */
 void	backend_runtime_stop(struct config *cfg);
 

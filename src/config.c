@@ -1237,7 +1237,7 @@ config_new(void)
 	struct backend			*echo;
 
 	cfg = config_calloc(1, sizeof(*cfg));
-	cfg->refcnt = 1;
+	atomic_init(&cfg->refcnt, 1);
 	cfg->log_level = LOG_LEVEL_INFO;
 	config_defaults(config_limit_keys, &cfg->limits);
 	cfg->backends = config_calloc(1, sizeof(*cfg->backends));
@@ -1246,6 +1246,28 @@ config_new(void)
 	echo->type = BACKEND_ECHO;
 	cfg->nbackends = 1;
 	return cfg;
+}
+
+/*
+ * The lock of every backend (backend.c).  Called once the backends
+ * array is in its final place: config_backends() reallocs it, and a
+ * mutex must not move once initialised.  Every backend gets one, even
+ * in a config that is refused, so that config_free() destroys them all.
+ */
+static void
+config_init_locks(struct config *cfg)
+{
+	size_t	i;
+	int	rc;
+
+	for (i = 0; i < cfg->nbackends; i++) {
+		if ((rc = pthread_mutex_init(&cfg->backends[i].lock,
+		    NULL)) != 0) {
+			fprintf(stderr, "pthread_mutex_init: %s\n",
+			    strerror(rc));
+			exit(1);
+		}
+	}
 }
 
 static void
@@ -1269,6 +1291,7 @@ config_free(struct config *cfg)
 		free(be->host);
 		free(be->path);
 		free(be->health_check.path);
+		pthread_mutex_destroy(&be->lock);
 	}
 	free(cfg->backends);
 	for (i = 0; i < cfg->nroutes; i++) {
@@ -1369,6 +1392,7 @@ config_parse(const char *name, const char *text, size_t len, char **errors)
 	yaml_parser_delete(&parser);
 	free(ctx.route_refs);
 	fclose(ctx.errs);
+	config_init_locks(ctx.cfg);
 
 	if (ctx.nerrors > 0) {
 		config_free(ctx.cfg);
@@ -1411,17 +1435,26 @@ config_load(const char *path, char **errors)
 	return cfg;
 }
 
+/*
+ * Relaxed is enough to take a reference: the caller already holds one,
+ * so cfg cannot be freed meanwhile, and nothing is published by it.
+ */
 struct config *
 config_ref(struct config *cfg)
 {
-	cfg->refcnt++;
+	atomic_fetch_add_explicit(&cfg->refcnt, 1, memory_order_relaxed);
 	return cfg;
 }
 
+/*
+ * acq_rel: every thread's last use of cfg (release) happens before the
+ * free by whichever thread drops the last reference (acquire).
+ */
 void
 config_unref(struct config *cfg)
 {
-	if (cfg != NULL && --cfg->refcnt == 0)
+	if (cfg != NULL && atomic_fetch_sub_explicit(&cfg->refcnt, 1,
+	    memory_order_acq_rel) == 1)
 		config_free(cfg);
 }
 

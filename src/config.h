@@ -4,14 +4,18 @@
  *
  * The whole file is checked and every error is reported as
  * "file:line:col: yaml.path: message", so an operator fixes a file in one
- * round.  A config generation is never modified after loading, except for
- * the balancing cursor of each backend (see struct backend).
+ * round.  A config generation is shared by every worker thread and never
+ * modified after loading, except for its reference count (atomic) and
+ * the run-time state of each backend's servers (balancing and health),
+ * which backend.c changes under the backend's lock.
  */
 #ifndef WSGATE_CONFIG_H
 #define WSGATE_CONFIG_H
 
 #include <sys/socket.h>
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -54,14 +58,16 @@ struct backend_server {
 	char			*host;		/* a name to re-resolve, or NULL
 						   (numeric address, unix) */
 	char			*port;
-	struct sockaddr_storage	 ss;		/* resolved at load time */
-	socklen_t		 sslen;
 	unsigned		 weight;	/* 1-100, default 1 */
 
 	/*
-	 * Run-time state of this generation: balancing and health.  Only
-	 * the event loop thread touches it (backend.c).
+	 * Run-time state of this generation, guarded by the backend's
+	 * lock (backend.c): the address, which re-resolution may change,
+	 * balancing and health.  Worker threads pick, count and report;
+	 * the control thread runs the health checks and re-resolution.
 	 */
+	struct sockaddr_storage	 ss;		/* resolved at load time */
+	socklen_t		 sslen;
 	int			 current_weight;  /* smooth round robin */
 	unsigned		 active;	  /* open sessions */
 	unsigned		 fails;		  /* consecutive failures */
@@ -92,7 +98,10 @@ struct backend {
 						   NULL to pass the client's */
 	char			*path;		/* websocket: prefix put before
 						   the request path, or NULL */
-	struct backend_runtime	*runtime;	/* timers and DNS, backend.c */
+	struct backend_runtime	*runtime;	/* timers and DNS, backend.c;
+						   control thread only */
+	pthread_mutex_t		 lock;		/* the run-time state of
+						   servers, backend.c */
 };
 
 struct route {
@@ -124,7 +133,7 @@ struct config_limits {
 };
 
 struct config {
-	unsigned		 refcnt;
+	atomic_uint		 refcnt;	/* sessions of every worker */
 	char			*path;
 	struct config_listen	*listens;
 	size_t			 nlistens;
@@ -147,6 +156,10 @@ struct config	*config_parse(const char *name, const char *text, size_t len,
 /* Same, for a file. */
 struct config	*config_load(const char *path, char **errors);
 
+/*
+ * Takes and drops a reference; any thread may, the last one frees cfg.
+ * config_unref(NULL) does nothing.
+ */
 struct config	*config_ref(struct config *cfg);
 void		 config_unref(struct config *cfg);
 

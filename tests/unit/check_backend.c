@@ -4,6 +4,8 @@
  * sequences), least connections by weight, client-address hashing, the
  * retry bound and the tried-set, passive health (fail_threshold,
  * fail_timeout, the probe after the rest), exclusion by active checks,
+ * the sockets backend_socket() makes, selection and session counts from
+ * two threads at once on one pool (the worker threads of the daemon),
  * and, over a real event loop on loopback sockets, the active health
  * checks (tcp connect, WebSocket handshake, timeout) and re-resolution
  * of server names with evdns.
@@ -15,10 +17,13 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <arpa/inet.h>
 
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -255,13 +260,13 @@ START_TEST(test_backend_least_conn_open_sessions_by_weight)
 	bt_pool("least_conn", weights, 3, NULL);
 	for (i = 0; i < 60; i++) {
 		got = bt_pick_one(NULL, 1000);
-		backend_session_open(&bt_be->servers[got]);
+		backend_session_open(bt_be, &bt_be->servers[got]);
 	}
 	ck_assert_uint_eq(bt_be->servers[0].active, 10);
 	ck_assert_uint_eq(bt_be->servers[1].active, 20);
 	ck_assert_uint_eq(bt_be->servers[2].active, 30);
 	/* A session ending on server 0 makes it the least loaded. */
-	backend_session_close(&bt_be->servers[0]);
+	backend_session_close(bt_be, &bt_be->servers[0]);
 	ck_assert_int_eq(bt_pick_one(NULL, 1000), 0);
 }
 END_TEST
@@ -571,16 +576,197 @@ START_TEST(test_backend_session_count)
 
 	bt_pool("least_conn", bt_ones, 2, NULL);
 	s0 = &bt_be->servers[0];
-	backend_session_open(s0);
-	backend_session_open(s0);
+	backend_session_open(bt_be, s0);
+	backend_session_open(bt_be, s0);
 	ck_assert_uint_eq(s0->active, 2);
-	backend_session_close(s0);
-	backend_session_close(s0);
-	backend_session_close(s0);
+	backend_session_close(bt_be, s0);
+	backend_session_close(bt_be, s0);
+	backend_session_close(bt_be, s0);
 	ck_assert_uint_eq(s0->active, 0);
 	t0 = backend_now();
 	t1 = backend_now();
 	ck_assert_uint_ge(t1, t0);
+}
+END_TEST
+
+/*
+ * backend_socket(): the server's address, and a socket ready for a
+ * non-blocking connect to it.
+ */
+START_TEST(test_backend_socket)
+{
+	struct sockaddr_storage	ss;
+	struct sockaddr_un	*sun = (struct sockaddr_un *)&ss;
+	socklen_t		sslen, len;
+	int			fd, one;
+
+	bt_config("    type: tcp\n"
+	    "    servers: [\"127.0.0.1:9001\", \"[::1]:9002\", "
+	    "\"unix:/run/b.sock\"]\n");
+
+	fd = backend_socket(bt_be, &bt_be->servers[0], &ss, &sslen);
+	ck_assert_int_ne(fd, -1);
+	ck_assert_uint_eq(sslen, bt_be->servers[0].sslen);
+	ck_assert(memcmp(&ss, &bt_be->servers[0].ss, sslen) == 0);
+	ck_assert(fcntl(fd, F_GETFL) & O_NONBLOCK);
+	ck_assert(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	len = sizeof(one);
+	ck_assert_int_eq(getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, &len),
+	    0);
+	ck_assert_int_ne(one, 0);
+	close(fd);
+
+	fd = backend_socket(bt_be, &bt_be->servers[1], &ss, &sslen);
+	ck_assert_int_ne(fd, -1);
+	ck_assert_int_eq(ss.ss_family, AF_INET6);
+	ck_assert_uint_eq(sslen, sizeof(struct sockaddr_in6));
+	close(fd);
+
+	fd = backend_socket(bt_be, &bt_be->servers[2], &ss, &sslen);
+	ck_assert_int_ne(fd, -1);
+	ck_assert_int_eq(ss.ss_family, AF_UNIX);
+	ck_assert_str_eq(sun->sun_path, "/run/b.sock");
+	ck_assert(fcntl(fd, F_GETFL) & O_NONBLOCK);
+	close(fd);
+}
+END_TEST
+
+/*
+ * Two threads share one pool, as the daemon's workers do: each picks,
+ * reports, opens and closes, keeping a few sessions open so that
+ * least_conn sees load.  Check's assertions are not thread-safe: the
+ * threads only count, the test thread asserts once they are joined.
+ */
+#define BT_THREADS		2
+#define BT_THREAD_ROUNDS	100000
+#define BT_THREAD_OPEN		8	/* sessions a thread keeps open */
+
+struct bt_thread {
+	pthread_t	 tid;
+	unsigned	 picked[BT_MAX_SERVERS];
+	unsigned	 refused;	/* picks that found no server */
+};
+
+static void *
+bt_thread_main(void *arg)
+{
+	struct bt_thread	*t = arg;
+	struct backend_server	*open[BT_THREAD_OPEN] = { NULL }, *srv;
+	struct backend_attempt	 a;
+	unsigned		 i, slot;
+
+	for (i = 0; i < BT_THREAD_ROUNDS; i++) {
+		slot = i % BT_THREAD_OPEN;
+		if (open[slot] != NULL) {
+			backend_session_close(bt_be, open[slot]);
+			open[slot] = NULL;
+		}
+		backend_attempt_init(&a, NULL);
+		if (backend_pick(bt_be, &a, 1000 + i, &srv) !=
+		    BACKEND_PICKED) {
+			t->refused++;
+			continue;
+		}
+		t->picked[bt_index(srv)]++;
+		backend_report(bt_be, srv, true, 1000 + i);
+		backend_session_open(bt_be, srv);
+		open[slot] = srv;
+	}
+	for (slot = 0; slot < BT_THREAD_OPEN; slot++)
+		if (open[slot] != NULL)
+			backend_session_close(bt_be, open[slot]);
+	return NULL;
+}
+
+/*
+ * Runs the threads on bt_be; *picked gets each server's picks by both.
+ * Every session closed, so every count is 0; and smooth round robin
+ * keeps its current weights summing to 0 (each pick adds the total of
+ * the weights it considered and takes it back from the winner), which a
+ * lost update would break.
+ */
+static void
+bt_threads_run(unsigned *picked)
+{
+	struct bt_thread	t[BT_THREADS];
+	size_t			i, j;
+	int			sum = 0;
+
+	memset(t, 0, sizeof(t));
+	for (i = 0; i < BT_THREADS; i++)
+		ck_assert_int_eq(pthread_create(&t[i].tid, NULL,
+		    bt_thread_main, &t[i]), 0);
+	for (i = 0; i < BT_THREADS; i++)
+		ck_assert_int_eq(pthread_join(t[i].tid, NULL), 0);
+	memset(picked, 0, BT_MAX_SERVERS * sizeof(*picked));
+	for (i = 0; i < BT_THREADS; i++) {
+		ck_assert_uint_eq(t[i].refused, 0);
+		for (j = 0; j < bt_be->nservers; j++)
+			picked[j] += t[i].picked[j];
+	}
+	for (j = 0; j < bt_be->nservers; j++) {
+		ck_assert_msg(bt_be->servers[j].active == 0, "server %zu: "
+		    "%u sessions left open", j, bt_be->servers[j].active);
+		ck_assert_uint_eq(bt_be->servers[j].fails, 0);
+		sum += bt_be->servers[j].current_weight;
+	}
+	ck_assert_int_eq(sum, 0);
+}
+
+/*
+ * Round robin: the lock makes the picks of both threads one smooth
+ * sequence, so their sum is exactly the first 2 * BT_THREAD_ROUNDS
+ * picks of nginx's 5, 1, 1 sequence, and the next ones go on with it.
+ */
+START_TEST(test_backend_threads_round_robin)
+{
+	static const unsigned	 weights[] = { 5, 1, 1 };
+	static const char	 period[] = "aabacaa";
+	unsigned		 picked[BT_MAX_SERVERS], want[3] = { 0 };
+	unsigned		 counts[3] = { 0 };
+	size_t			 i, plen = sizeof(period) - 1;
+	size_t			 n = BT_THREADS * BT_THREAD_ROUNDS;
+
+	bt_pool("round_robin", weights, 3, NULL);
+	bt_threads_run(picked);
+	for (i = 0; i < 3; i++)
+		want[i] = weights[i] * (unsigned)(n / plen);
+	for (i = 0; i < n % plen; i++)
+		want[period[i] - 'a']++;
+	for (i = 0; i < 3; i++)
+		ck_assert_msg(picked[i] == want[i], "server %zu: %u picks, "
+		    "want %u", i, picked[i], want[i]);
+	for (i = 0; i < 100 * plen; i++) {
+		ck_assert_int_eq(bt_pick_one(NULL, 1000),
+		    period[(n + i) % plen] - 'a');
+		counts[period[(n + i) % plen] - 'a']++;
+	}
+	for (i = 0; i < 3; i++)
+		ck_assert_uint_eq(counts[i], weights[i] * 100);
+}
+END_TEST
+
+/*
+ * least_conn: which server each pick gets depends on the interleaving,
+ * but not the counts: afterwards, sessions that stay open still spread
+ * exactly by weight.
+ */
+START_TEST(test_backend_threads_least_conn)
+{
+	static const unsigned	 weights[] = { 1, 2, 3 };
+	unsigned		 picked[BT_MAX_SERVERS];
+	int			 i;
+
+	bt_pool("least_conn", weights, 3, NULL);
+	bt_threads_run(picked);
+	ck_assert_uint_eq(picked[0] + picked[1] + picked[2],
+	    BT_THREADS * BT_THREAD_ROUNDS);
+	for (i = 0; i < 60; i++)
+		backend_session_open(bt_be,
+		    &bt_be->servers[bt_pick_one(NULL, 1000)]);
+	ck_assert_uint_eq(bt_be->servers[0].active, 10);
+	ck_assert_uint_eq(bt_be->servers[1].active, 20);
+	ck_assert_uint_eq(bt_be->servers[2].active, 30);
 }
 END_TEST
 
@@ -1183,6 +1369,19 @@ check_suite(void)
 	tcase_add_test(tc, test_backend_single_server_never_rests);
 	tcase_add_test(tc, test_backend_none_healthy);
 	tcase_add_test(tc, test_backend_check_failed_excluded);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("socket");
+	tcase_add_checked_fixture(tc, bt_setup, bt_teardown);
+	tcase_add_test(tc, test_backend_socket);
+	suite_add_tcase(s, tc);
+
+	/* Generous: sanitizers and valgrind slow contended locks a lot. */
+	tc = tcase_create("threads");
+	tcase_add_checked_fixture(tc, bt_setup, bt_teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_backend_threads_round_robin);
+	tcase_add_test(tc, test_backend_threads_least_conn);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("runtime");

@@ -2,9 +2,9 @@
  * check_config — unit tests of the wsgate.yaml loader (DESIGN.md
  * "Configuration", STYLE.md §6): every parsed field of a valid file, the
  * defaults, the bounds of every limit, backend pools (websocket backends,
- * weights, unix servers, balancing, retries, health), and every error
- * message, each as the exact "file:line:col: path: message" lines an
- * operator reads.
+ * weights, unix servers, balancing, retries, health), the
+ * reference count from two threads, and every error message, each as
+ * the exact "file:line:col: path: message" lines an operator reads.
  * A file with several errors must report all of them.
  */
 #include <arpa/inet.h>
@@ -14,6 +14,8 @@
 
 #include <check.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -167,7 +169,7 @@ START_TEST(test_config_full)
 	const struct route	*rt;
 
 	cfg = config_test_valid(config_full_yaml);
-	ck_assert_uint_eq(cfg->refcnt, 1);
+	ck_assert_uint_eq(atomic_load(&cfg->refcnt), 1);
 	ck_assert_str_eq(cfg->path, NAME);
 
 	ck_assert_uint_eq(cfg->nlistens, 2);
@@ -1838,19 +1840,54 @@ START_TEST(test_config_ref_unref)
 	struct config	*cfg;
 
 	cfg = config_test_valid(CFG_LISTEN CFG_ROUTES);
-	ck_assert_uint_eq(cfg->refcnt, 1);
+	ck_assert_uint_eq(atomic_load(&cfg->refcnt), 1);
 	ck_assert_ptr_eq(config_ref(cfg), cfg);
-	ck_assert_uint_eq(cfg->refcnt, 2);
+	ck_assert_uint_eq(atomic_load(&cfg->refcnt), 2);
 	ck_assert_ptr_eq(config_ref(cfg), cfg);
-	ck_assert_uint_eq(cfg->refcnt, 3);
+	ck_assert_uint_eq(atomic_load(&cfg->refcnt), 3);
 	config_unref(cfg);
-	ck_assert_uint_eq(cfg->refcnt, 2);
+	ck_assert_uint_eq(atomic_load(&cfg->refcnt), 2);
 	config_unref(cfg);
-	ck_assert_uint_eq(cfg->refcnt, 1);
+	ck_assert_uint_eq(atomic_load(&cfg->refcnt), 1);
 	/* Still whole: the last reference frees it (ASan checks). */
 	ck_assert_str_eq(cfg->routes[0].path, "/");
 	config_unref(cfg);
 	config_unref(NULL);
+}
+END_TEST
+
+/*
+ * Sessions on every worker thread take and drop references: two threads
+ * at once must leave the count where it was.  Only the test thread
+ * asserts (Check's assertions are not thread-safe).
+ */
+#define CONFIG_THREAD_ROUNDS	100000
+
+static void *
+config_test_ref_thread(void *arg)
+{
+	struct config	*cfg = arg;
+	int		 i;
+
+	for (i = 0; i < CONFIG_THREAD_ROUNDS; i++)
+		config_unref(config_ref(cfg));
+	return NULL;
+}
+
+START_TEST(test_config_ref_threads)
+{
+	struct config	*cfg;
+	pthread_t	 t[2];
+	size_t		 i;
+
+	cfg = config_test_valid(CFG_LISTEN CFG_ROUTES);
+	for (i = 0; i < 2; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL,
+		    config_test_ref_thread, cfg), 0);
+	for (i = 0; i < 2; i++)
+		ck_assert_int_eq(pthread_join(t[i], NULL), 0);
+	ck_assert_uint_eq(atomic_load(&cfg->refcnt), 1);
+	config_unref(cfg);
 }
 END_TEST
 
@@ -1914,6 +1951,7 @@ check_suite(void)
 	tcase_add_test(tc, test_config_load_large_file);
 	tcase_add_test(tc, test_config_load_errors_name_the_file);
 	tcase_add_test(tc, test_config_ref_unref);
+	tcase_add_test(tc, test_config_ref_threads);
 	suite_add_tcase(s, tc);
 
 	return s;
