@@ -601,26 +601,40 @@ config_enum(struct config_ctx *ctx, yaml_node_t *node, const char *path,
 	return -1;
 }
 
+/*
+ * s is a whole number between min and max: digits only, so that "-1",
+ * " 2" and "2x" are refused rather than read by strtoul as something.
+ */
+static int
+config_parse_number(const char *s, unsigned min, unsigned max,
+    unsigned *out)
+{
+	char		*end;
+	unsigned long	 v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (*s < '0' || *s > '9' || *end != '\0' || errno != 0 || v < min ||
+	    v > max)
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
 /* A whole number between min and max. */
 static int
 config_number(struct config_ctx *ctx, yaml_node_t *node, const char *path,
     unsigned min, unsigned max, unsigned *out)
 {
 	const char	*s;
-	char		*end;
-	unsigned long	 v;
 
 	if ((s = config_scalar(ctx, node, path)) == NULL)
 		return -1;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (*s < '0' || *s > '9' || *end != '\0' || errno != 0 || v < min ||
-	    v > max) {
+	if (config_parse_number(s, min, max, out) == -1) {
 		config_error(ctx, node, path, "\"%s\" must be a number from "
 		    "%u to %u", s, min, max);
 		return -1;
 	}
-	*out = (unsigned)v;
 	return 0;
 }
 
@@ -1219,10 +1233,38 @@ config_routes(struct config_ctx *ctx, yaml_node_t *node, const char *path,
 	ctx->route_refs = refs;
 }
 
+/* workers: ------------------------------------------------------------ */
+
+/*
+ * "auto" (one per online CPU, resolved by main) or 1 to
+ * CONFIG_MAX_WORKERS.  The bound is a sanity check, not a design limit:
+ * a larger number is far more likely a typo than a machine whose event
+ * loops would all stay busy.
+ */
+static void
+config_workers(struct config_ctx *ctx, yaml_node_t *node, const char *path,
+    void *obj)
+{
+	struct config	*cfg = obj;
+	const char	*s;
+
+	if ((s = config_scalar(ctx, node, path)) == NULL)
+		return;
+	if (strcmp(s, "auto") == 0) {
+		cfg->workers = CONFIG_WORKERS_AUTO;
+		return;
+	}
+	if (config_parse_number(s, 1, CONFIG_MAX_WORKERS,
+	    &cfg->workers) == -1)
+		config_error(ctx, node, path, "\"%s\" must be auto or a "
+		    "number from 1 to %d", s, CONFIG_MAX_WORKERS);
+}
+
 /* top level: ---------------------------------------------------------- */
 
 static const struct config_key config_top_keys[] = {
 	{ "listen", config_listen, true, { 0 } },
+	{ "workers", config_workers, false, { 0 } },
 	{ "log", config_log, false, { 0 } },
 	{ "limits", config_limits_key, false, { 0 } },
 	{ "backends", config_backends, false, { 0 } },
@@ -1238,6 +1280,7 @@ config_new(void)
 
 	cfg = config_calloc(1, sizeof(*cfg));
 	atomic_init(&cfg->refcnt, 1);
+	cfg->workers = CONFIG_WORKERS_AUTO;
 	cfg->log_level = LOG_LEVEL_INFO;
 	config_defaults(config_limit_keys, &cfg->limits);
 	cfg->backends = config_calloc(1, sizeof(*cfg->backends));

@@ -38,6 +38,10 @@ enum backend_balance {
 
 #define BACKEND_MAX_SERVERS	64	/* a tried-set is one 64-bit word */
 
+/* workers: 0 is "auto", one per online CPU (main resolves it). */
+#define CONFIG_WORKERS_AUTO	0
+#define CONFIG_MAX_WORKERS	64
+
 /* How bytes from a tcp backend are framed towards the client. */
 enum route_frames {
 	ROUTE_FRAMES_BINARY,
@@ -135,6 +139,7 @@ struct config_limits {
 struct config {
 	atomic_uint		 refcnt;	/* sessions of every worker */
 	char			*path;
+	unsigned		 workers;	/* 1-64, or 0: auto */
 	struct config_listen	*listens;
 	size_t			 nlistens;
 	enum log_level		 log_level;

@@ -2,7 +2,7 @@
  * check_config — unit tests of the wsgate.yaml loader (DESIGN.md
  * "Configuration", STYLE.md §6): every parsed field of a valid file, the
  * defaults, the bounds of every limit, backend pools (websocket backends,
- * weights, unix servers, balancing, retries, health), the
+ * weights, unix servers, balancing, retries, health), workers, the
  * reference count from two threads, and every error message, each as
  * the exact "file:line:col: path: message" lines an operator reads.
  * A file with several errors must report all of them.
@@ -125,6 +125,7 @@ static const char config_full_yaml[] =
 	"listen:\n"
 	"  - address: 127.0.0.1:8080\n"
 	"  - address: \"[::1]:8443\"\n"
+	"workers: 3\n"
 	"log:\n"
 	"  level: debug\n"
 	"limits:\n"
@@ -180,6 +181,7 @@ START_TEST(test_config_full)
 	config_check_inet6(&cfg->listens[1].ss, cfg->listens[1].sslen,
 	    "::1", 8443);
 
+	ck_assert_uint_eq(cfg->workers, 3);
 	ck_assert_int_eq(cfg->log_level, LOG_LEVEL_DEBUG);
 
 	ck_assert_uint_eq(cfg->limits.handshake_timeout, 250);
@@ -276,6 +278,7 @@ START_TEST(test_config_defaults)
 	struct config	*cfg;
 
 	cfg = config_test_valid(CFG_LISTEN CFG_ROUTES);
+	ck_assert_uint_eq(cfg->workers, CONFIG_WORKERS_AUTO);
 	ck_assert_int_eq(cfg->log_level, LOG_LEVEL_INFO);
 	ck_assert_uint_eq(cfg->limits.handshake_timeout, 10 * SEC);
 	ck_assert_uint_eq(cfg->limits.max_request_head, 8 * KiB);
@@ -337,6 +340,36 @@ START_TEST(test_config_listen_port_zero)
 	ck_assert_uint_eq(cfg->nlistens, 1);
 	config_check_inet(&cfg->listens[0].ss, cfg->listens[0].sslen,
 	    "127.0.0.1", 0);
+	config_unref(cfg);
+}
+END_TEST
+
+struct config_workers_vector {
+	const char	*value;
+	unsigned	 workers;
+};
+
+static const struct config_workers_vector config_workers_vectors[] = {
+	{ "auto", CONFIG_WORKERS_AUTO },
+	{ "\"auto\"", CONFIG_WORKERS_AUTO },
+	{ "1", 1 },
+	{ "4", 4 },
+	{ "\"8\"", 8 },
+	{ "64", 64 },
+};
+
+START_TEST(test_config_workers)
+{
+	const struct config_workers_vector	*v;
+	struct config				*cfg;
+	char					 text[256];
+
+	v = &config_workers_vectors[_i];
+	snprintf(text, sizeof(text), CFG_LISTEN CFG_ROUTES "workers: %s\n",
+	    v->value);
+	cfg = config_test_valid(text);
+	ck_assert_msg(cfg->workers == v->workers, "workers: %s: %u, want %u",
+	    v->value, cfg->workers, v->workers);
 	config_unref(cfg);
 }
 END_TEST
@@ -858,8 +891,8 @@ static const struct config_error_vector config_error_vectors[] = {
 	/* Unknown keys. */
 	{ "unknown key at top level",
 	  CFG_LISTEN CFG_ROUTES "bogus: 1\n",
-	  NAME ":6:1: bogus: unknown key (expected one of: listen, log, "
-	  "limits, backends, routes)\n" },
+	  NAME ":6:1: bogus: unknown key (expected one of: listen, workers, "
+	  "log, limits, backends, routes)\n" },
 	{ "unknown key in a listener",
 	  "listen:\n  - address: 127.0.0.1:8080\n    tls: {}\n" CFG_ROUTES,
 	  NAME ":3:5: listen[0].tls: unknown key (expected one of: "
@@ -1500,6 +1533,35 @@ static const struct config_error_vector config_error_vectors[] = {
 	  NAME ":6:15: log.level: \"loud\" must be one of: error, warn, "
 	  "info, debug\n" },
 
+	/* workers: auto, or 1 to 64. */
+	{ "zero workers",
+	  CFG_LISTEN CFG_ROUTES "workers: 0\n",
+	  NAME ":6:10: workers: \"0\" must be auto or a number from 1 to "
+	  "64\n" },
+	{ "too many workers",
+	  CFG_LISTEN CFG_ROUTES "workers: 65\n",
+	  NAME ":6:10: workers: \"65\" must be auto or a number from 1 to "
+	  "64\n" },
+	{ "workers in words",
+	  CFG_LISTEN CFG_ROUTES "workers: two\n",
+	  NAME ":6:10: workers: \"two\" must be auto or a number from 1 to "
+	  "64\n" },
+	{ "negative workers",
+	  CFG_LISTEN CFG_ROUTES "workers: -1\n",
+	  NAME ":6:10: workers: \"-1\" must be auto or a number from 1 to "
+	  "64\n" },
+	{ "workers far too many",
+	  CFG_LISTEN CFG_ROUTES "workers: 99999999999999999999\n",
+	  NAME ":6:10: workers: \"99999999999999999999\" must be auto or a "
+	  "number from 1 to 64\n" },
+	{ "workers auto is lower case",
+	  CFG_LISTEN CFG_ROUTES "workers: Auto\n",
+	  NAME ":6:10: workers: \"Auto\" must be auto or a number from 1 to "
+	  "64\n" },
+	{ "workers is a list",
+	  CFG_LISTEN CFG_ROUTES "workers: [1]\n",
+	  NAME ":6:10: workers: must be a string, not a list\n" },
+
 	/* Files that are not a configuration. */
 	{ "yaml syntax error", "listen: {a: 1\n",
 	  NAME ":2:1: syntax error: did not find expected ',' or '}' while "
@@ -1724,8 +1786,8 @@ static const char config_many_errors[] =
 	NAME ":21:14: routes[2].origins: must not be empty\n"
 	NAME ":22:20: routes[2].match.host: \"a b\" must be a host name "
 	    "without port\n"
-	NAME ":23:1: extra: unknown key (expected one of: listen, log, "
-	    "limits, backends, routes)\n"
+	NAME ":23:1: extra: unknown key (expected one of: listen, workers, "
+	    "log, limits, backends, routes)\n"
 	NAME ":16:14: routes[0].backend: unknown backend \"nope\"\n";
 
 START_TEST(test_config_error_many)
@@ -1907,6 +1969,8 @@ check_suite(void)
 	tcase_add_test(tc, test_config_empty_sections);
 	tcase_add_test(tc, test_config_section_order);
 	tcase_add_test(tc, test_config_listen_port_zero);
+	tcase_add_loop_test(tc, test_config_workers, 0,
+	    CONFIG_NELEM(config_workers_vectors));
 	tcase_add_loop_test(tc, test_config_log_level, 0,
 	    CONFIG_NELEM(config_level_vectors));
 	tcase_add_loop_test(tc, test_config_limit_bounds, 0,
