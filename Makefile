@@ -18,14 +18,14 @@ PKGS := libevent openssl yaml-0.1
 WARN := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
 	-Wpointer-arith -Wcast-qual -Wformat=2 -Werror
 CFLAGS ?= -O2 -g
-ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) \
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -pthread $(WARN) $(CFLAGS) \
 	-DWSGATE_VERSION='"$(VERSION)"' $(shell pkg-config --cflags $(PKGS))
-LIBS := $(shell pkg-config --libs $(PKGS))
+LIBS := $(shell pkg-config --libs $(PKGS)) -pthread
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
 
 BUILD := build
-MODULES := backend config entropy frame handshake http listener log route \
+MODULES := backend config conn entropy frame handshake http listener log route \
 	session session_relay session_upgrade units utf8
 OBJS := $(MODULES:%=$(BUILD)/%.o)
 UNIT_SUITES := units utf8 frame http handshake route config backend

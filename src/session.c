@@ -68,9 +68,7 @@ session_arm(struct event *ev, uint64_t ms)
 size_t
 session_outlen(const struct endpoint *ep)
 {
-	if (ep->bev == NULL)
-		return 0;
-	return evbuffer_get_length(bufferevent_get_output(ep->bev));
+	return ep->conn != NULL ? conn_outlen(ep->conn) : 0;
 }
 
 bool
@@ -83,14 +81,28 @@ session_full(const struct endpoint *ep)
 void
 session_pause(struct endpoint *ep, bool pause)
 {
-	if (ep->bev == NULL || ep->state != ENDPOINT_OPEN ||
+	if (ep->conn == NULL || ep->state != ENDPOINT_OPEN ||
 	    ep->paused == pause)
 		return;
 	ep->paused = pause;
-	if (pause)
-		bufferevent_disable(ep->bev, EV_READ);
-	else
-		bufferevent_enable(ep->bev, EV_READ);
+	conn_read(ep->conn, !pause);
+}
+
+/*
+ * Keeps bytes read before their phase (a head, frames behind it) in
+ * ep->held, at most max_request_head of them before reading stops: a
+ * longer head is refused (431) and frames wait for the 101.
+ */
+int
+session_hold(struct endpoint *ep, const uint8_t *data, size_t len)
+{
+	if (ep->held == NULL && (ep->held = evbuffer_new()) == NULL)
+		return -1;
+	if (evbuffer_add(ep->held, data, len) == -1)
+		return -1;
+	if (evbuffer_get_length(ep->held) > ep->s->cfg->limits.max_request_head)
+		conn_read(ep->conn, false);
+	return 0;
 }
 
 void
@@ -156,9 +168,11 @@ session_note_close(struct session *s, unsigned code, const char *by,
 void
 session_endpoint_free(struct endpoint *ep)
 {
-	if (ep->bev != NULL) {
-		bufferevent_free(ep->bev);
-		ep->bev = NULL;
+	conn_free(ep->conn);
+	ep->conn = NULL;
+	if (ep->held != NULL) {
+		evbuffer_free(ep->held);
+		ep->held = NULL;
 	}
 	ep->state = ENDPOINT_CLOSED;
 }
@@ -182,7 +196,7 @@ static void
 session_endpoint_progress(struct endpoint *ep)
 {
 	if (ep->state == ENDPOINT_FLUSHING && session_outlen(ep) == 0) {
-		(void)shutdown(bufferevent_getfd(ep->bev), SHUT_WR);
+		conn_shutdown(ep->conn);
 		ep->state = ENDPOINT_DRAINING;
 	}
 	if (ep->state == ENDPOINT_DRAINING && ep->eof)
@@ -197,16 +211,15 @@ session_endpoint_shutdown(struct endpoint *ep)
 {
 	if (ep->state != ENDPOINT_OPEN)
 		return;
-	if (ep->bev == NULL) {
+	if (ep->conn == NULL) {
 		ep->state = ENDPOINT_CLOSED;
 		session_maybe_done(ep->s);
 		return;
 	}
 	ep->state = ENDPOINT_FLUSHING;
 	ep->paused = false;
-	bufferevent_setwatermark(ep->bev, EV_WRITE, 0, 0);
-	bufferevent_setwatermark(ep->bev, EV_READ, 0, 0);
-	bufferevent_enable(ep->bev, EV_READ | EV_WRITE);
+	conn_set_lowat(ep->conn, 0);
+	conn_read(ep->conn, true);
 	session_endpoint_progress(ep);
 }
 
@@ -222,23 +235,14 @@ session_linger(struct session *s)
 	session_maybe_done(s);
 }
 
-/* Reading a closing endpoint only looks for EOF. */
+/* An event on a side that is closing (its bytes are ignored). */
 static void
-session_endpoint_discard(struct endpoint *ep)
+session_endpoint_closing_event(struct endpoint *ep, enum conn_event what)
 {
-	struct evbuffer	*in = bufferevent_get_input(ep->bev);
-
-	evbuffer_drain(in, evbuffer_get_length(in));
-}
-
-/* An event on a side that is closing. */
-static void
-session_endpoint_closing_event(struct endpoint *ep, short what)
-{
-	if (what & BEV_EVENT_EOF) {
+	if (what == CONN_EOF) {
 		ep->eof = true;
 		session_endpoint_progress(ep);
-	} else if (what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
+	} else if (what == CONN_ERROR) {
 		session_endpoint_free(ep);
 		session_maybe_done(ep->s);
 	}
@@ -246,37 +250,54 @@ session_endpoint_closing_event(struct endpoint *ep, short what)
 
 /* callbacks ----------------------------------------------------------- */
 
+/*
+ * Bytes that arrive before their phase are held; a failure to hold them
+ * (out of memory) ends the session.
+ */
+static bool
+session_held(struct endpoint *ep, const uint8_t *data, size_t len)
+{
+	if (session_hold(ep, data, len) == 0)
+		return true;
+	session_close(ep->s, "out of memory");
+	return false;
+}
+
 static void
-session_client_read_cb(struct bufferevent *bev, void *arg)
+session_client_read_cb(struct conn *c, uint8_t *data, size_t len, void *arg)
 {
 	struct endpoint	*ep = arg;
 	struct session	*s = ep->s;
 
-	(void)bev;
-	if (s->client.state != ENDPOINT_OPEN) {
-		session_endpoint_discard(&s->client);
-		return;
-	}
+	(void)c;
+	if (ep->state != ENDPOINT_OPEN)
+		return;		/* closing: only EOF matters */
 	switch (s->state) {
 	case SESSION_HANDSHAKE:
-		session_read_head(s);
+		if (session_held(ep, data, len))
+			session_read_head(s);
+		break;
+	case SESSION_CONNECTING:
+	case SESSION_UPGRADING:
+		/* Frames wait for the 101; reading on notices a client that
+		 * leaves (and stops at the bound). */
+		(void)session_held(ep, data, len);
 		break;
 	case SESSION_RELAYING:
 	case SESSION_CLOSING:
-		session_relay_read(&s->client);
+		session_relay_read(ep, data, len);
 		break;
 	default:
-		/* Not ours to read yet (held until the 101) or any more. */
-		break;
+		break;		/* refused: nothing more is read from it */
 	}
 }
 
 static void
-session_write_cb(struct bufferevent *bev, void *arg)
+session_drain_cb(struct conn *c, void *arg)
 {
 	struct endpoint	*ep = arg;
 
-	(void)bev;
+	(void)c;
 	if (ep->state != ENDPOINT_OPEN)
 		session_endpoint_progress(ep);
 	else if (ep->s->state == SESSION_RELAYING ||
@@ -285,23 +306,23 @@ session_write_cb(struct bufferevent *bev, void *arg)
 }
 
 static void
-session_client_event_cb(struct bufferevent *bev, short what, void *arg)
+session_client_event_cb(struct conn *c, enum conn_event what, void *arg)
 {
 	struct endpoint	*ep = arg;
 	struct session	*s = ep->s;
 
-	(void)bev;
-	if (s->client.state != ENDPOINT_OPEN) {
-		session_endpoint_closing_event(&s->client, what);
+	(void)c;
+	if (ep->state != ENDPOINT_OPEN) {
+		session_endpoint_closing_event(ep, what);
 		return;
 	}
 	switch (s->state) {
 	case SESSION_RELAYING:
 	case SESSION_CLOSING:
-		session_relay_event(&s->client, what);
+		session_relay_event(ep, what);
 		break;
 	default:
-		session_close(s, what & BEV_EVENT_EOF ?
+		session_close(s, what == CONN_EOF ?
 		    "client closed during the handshake" :
 		    "client error during the handshake");
 		break;
@@ -309,42 +330,41 @@ session_client_event_cb(struct bufferevent *bev, short what, void *arg)
 }
 
 static void
-session_backend_read_cb(struct bufferevent *bev, void *arg)
+session_backend_read_cb(struct conn *c, uint8_t *data, size_t len,
+    void *arg)
 {
 	struct endpoint	*ep = arg;
 	struct session	*s = ep->s;
 
-	(void)bev;
-	if (s->backend.state != ENDPOINT_OPEN) {
-		session_endpoint_discard(&s->backend);
+	(void)c;
+	if (ep->state != ENDPOINT_OPEN)
 		return;
-	}
 	switch (s->state) {
 	case SESSION_UPGRADING:
-		session_read_upstream(s);
+		if (session_held(ep, data, len))
+			session_read_upstream(s);
 		break;
 	case SESSION_REFUSING:
-		session_refusal_body(s);
+		session_refusal_body(s, data, len);
 		break;
 	case SESSION_RELAYING:
 	case SESSION_CLOSING:
-		session_relay_read(&s->backend);
+		session_relay_read(ep, data, len);
 		break;
 	default:
-		session_endpoint_discard(&s->backend);
 		break;
 	}
 }
 
 static void
-session_backend_event_cb(struct bufferevent *bev, short what, void *arg)
+session_backend_event_cb(struct conn *c, enum conn_event what, void *arg)
 {
 	struct endpoint	*ep = arg;
 	struct session	*s = ep->s;
 
-	(void)bev;
-	if (s->backend.state != ENDPOINT_OPEN) {
-		session_endpoint_closing_event(&s->backend, what);
+	(void)c;
+	if (ep->state != ENDPOINT_OPEN) {
+		session_endpoint_closing_event(ep, what);
 		return;
 	}
 	switch (s->state) {
@@ -354,7 +374,7 @@ session_backend_event_cb(struct bufferevent *bev, short what, void *arg)
 		session_backend_connect_event(s, what);
 		break;
 	default:
-		session_relay_event(&s->backend, what);
+		session_relay_event(ep, what);
 		break;
 	}
 }
@@ -362,8 +382,8 @@ session_backend_event_cb(struct bufferevent *bev, short what, void *arg)
 void
 session_set_backend_callbacks(struct session *s)
 {
-	bufferevent_setcb(s->backend.bev, session_backend_read_cb,
-	    session_write_cb, session_backend_event_cb, &s->backend);
+	conn_setcb(s->backend.conn, session_backend_read_cb, session_drain_cb,
+	    session_backend_event_cb, &s->backend);
 }
 
 /* The phase timeout: what it means depends on the phase. */
@@ -438,7 +458,7 @@ session_free(struct session *s)
 {
 	session_access_log(s);
 	if (s->counted)
-		backend_session_close(s->srv);
+		backend_session_close(s->rt->be, s->srv);
 	session_upgrade_free(s);
 	session_endpoint_free(&s->client);
 	session_endpoint_free(&s->backend);
@@ -477,10 +497,10 @@ session_close(struct session *s, const char *reason)
 		log_debug("session %llu: %s", (unsigned long long)s->id,
 		    reason);
 	}
-	if (s->client.bev != NULL)
-		bufferevent_disable(s->client.bev, EV_READ | EV_WRITE);
-	if (s->backend.bev != NULL)
-		bufferevent_disable(s->backend.bev, EV_READ | EV_WRITE);
+	if (s->client.conn != NULL)
+		conn_stop(s->client.conn);
+	if (s->backend.conn != NULL)
+		conn_stop(s->backend.conn);
 	evtimer_del(s->timer);
 	evtimer_del(s->ping_timer);
 	event_active(s->free_ev, EV_TIMEOUT, 0);
@@ -542,18 +562,17 @@ session_accept(struct event_base *base, evutil_socket_t fd,
 	frame_reader_init(&s->client.reader, FRAME_FROM_CLIENT,
 	    cfg->limits.max_message);
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	s->client.bev = bufferevent_socket_new(base, fd,
-	    BEV_OPT_CLOSE_ON_FREE);
+	s->client.conn = conn_new(base, fd);
 	s->timer = evtimer_new(base, session_timer_cb, s);
 	s->ping_timer = evtimer_new(base, session_ping_cb, s);
 	s->free_ev = evtimer_new(base, session_free_cb, s);
 	TAILQ_INSERT_TAIL(&session_list, s, entry);
 	session_live++;
-	if (s->client.bev == NULL || s->timer == NULL ||
+	if (s->client.conn == NULL || s->timer == NULL ||
 	    s->ping_timer == NULL || s->free_ev == NULL) {
 		log_warnx("session %llu: out of memory",
 		    (unsigned long long)s->id);
-		if (s->client.bev == NULL)
+		if (s->client.conn == NULL)
 			evutil_closesocket(fd);
 		s->client.state = ENDPOINT_CLOSED;
 		if (s->free_ev != NULL)
@@ -565,12 +584,9 @@ session_accept(struct event_base *base, evutil_socket_t fd,
 	log_debug("session %llu: accepted %s", (unsigned long long)s->id,
 	    s->peer);
 	/* Callbacks get the endpoint: relay code is written for (src, dst). */
-	bufferevent_setcb(s->client.bev, session_client_read_cb,
-	    session_write_cb, session_client_event_cb, &s->client);
-	/* The head may not grow past its limit while we wait for it. */
-	bufferevent_setwatermark(s->client.bev, EV_READ, 0,
-	    cfg->limits.max_request_head + 1);
-	bufferevent_enable(s->client.bev, EV_READ | EV_WRITE);
+	conn_setcb(s->client.conn, session_client_read_cb, session_drain_cb,
+	    session_client_event_cb, &s->client);
+	conn_read(s->client.conn, true);
 	session_arm(s->timer, cfg->limits.handshake_timeout);
 }
 

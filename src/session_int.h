@@ -14,11 +14,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include <event2/bufferevent.h>
+#include <event2/buffer.h>
 #include <event2/event.h>
 
 #include "backend.h"
 #include "config.h"
+#include "conn.h"
 #include "frame.h"
 #include "handshake.h"
 #include "http.h"
@@ -48,7 +49,9 @@ struct endpoint {
 	struct session		*s;
 	struct endpoint		*peer;		/* where its messages go */
 	const char		*name;		/* "client", "backend" */
-	struct bufferevent	*bev;
+	struct conn		*conn;
+	struct evbuffer		*held;		/* read, waiting for its phase:
+						   a head, frames behind it */
 	enum endpoint_state	 state;
 	bool			 websocket;	/* speaks frames, not bytes */
 	bool			 masks;		/* frames to it are masked */
@@ -60,6 +63,8 @@ struct endpoint {
 	bool			 close_rcvd;	/* close frame received */
 	uint16_t		 close_code;	/* the code it sent */
 	struct frame_reader	 reader;	/* frames from it */
+	struct utf8_state	 utf8;		/* tcp text: bytes from it */
+	uint8_t			 carry[4];	/* tcp text: an open sequence */
 	uint64_t		 bytes_in, bytes_out;
 	uint64_t		 msgs_in, msgs_out;
 };
@@ -124,22 +129,23 @@ void	session_maybe_done(struct session *);
 size_t	session_outlen(const struct endpoint *);
 bool	session_full(const struct endpoint *);
 void	session_pause(struct endpoint *, bool);
+int	session_hold(struct endpoint *, const uint8_t *, size_t);
 void	session_set_backend_callbacks(struct session *);
 
 /* session_upgrade.c */
 void	session_read_head(struct session *);
 void	session_reject(struct session *, const struct handshake_result *);
-void	session_backend_connect_event(struct session *, short);
+void	session_backend_connect_event(struct session *, enum conn_event);
 void	session_connect_timeout(struct session *);
 void	session_read_upstream(struct session *);
-void	session_refusal_body(struct session *);
+void	session_refusal_body(struct session *, const uint8_t *, size_t);
 void	session_upgrade_free(struct session *);
 
 /* session_relay.c */
 void	session_start_relay(struct session *);
-void	session_relay_read(struct endpoint *);
+void	session_relay_read(struct endpoint *, uint8_t *, size_t);
 void	session_relay_drained(struct endpoint *);
-void	session_relay_event(struct endpoint *, short);
+void	session_relay_event(struct endpoint *, enum conn_event);
 void	session_close_peers(struct session *, uint16_t, uint16_t,
 	    const char *, const char *);
 void	session_closing_timeout(struct session *);

@@ -9,8 +9,9 @@
  * fragmentation of a message, which §5.4 allows an intermediary that
  * negotiated no extension.  Payload towards a backend is masked with a
  * fresh key per frame (§5.3, §10.3), never the client's.  Bytes from a
- * tcp backend become whole messages.  The payload moves between
- * evbuffers rather than being copied where libevent can move chains.
+ * tcp backend become whole messages.  Frames are parsed where conn read
+ * them and their payload is handed to the other side's conn from there:
+ * the frames of one read leave in one write (conn.c).
  *
  * The close handshake (§7.1.2) is relayed: a close frame from one side
  * goes to the other with its code and reason, and the other's reply comes
@@ -29,10 +30,6 @@
 #include "session_int.h"
 #include "utf8.h"
 
-/* Largest message made from tcp backend bytes: small enough to let pings
- * through, large enough to keep the per-frame cost low. */
-#define SESSION_MAX_CHUNK	(64 * 1024)
-
 static void	session_close_progress(struct session *);
 
 /* writing frames ------------------------------------------------------ */
@@ -42,7 +39,6 @@ static void
 session_write_control(struct endpoint *ep, uint8_t opcode,
     const uint8_t *data, size_t len)
 {
-	struct evbuffer	*out = bufferevent_get_output(ep->bev);
 	uint8_t		 hdr[FRAME_MAX_HEADER], payload[FRAME_MAX_CONTROL];
 	uint8_t		 key[4];
 	size_t		 n;
@@ -56,8 +52,8 @@ session_write_control(struct endpoint *ep, uint8_t opcode,
 	}
 	n = frame_encode_header(hdr, true, opcode, len, ep->masks ? key :
 	    NULL);
-	evbuffer_add(out, hdr, n);
-	evbuffer_add(out, payload, len);
+	(void)conn_write(ep->conn, hdr, n);
+	(void)conn_write(ep->conn, payload, len);
 }
 
 /* A close frame to ep, once: §5.5.1 allows no data after it. */
@@ -68,7 +64,7 @@ session_send_close(struct endpoint *ep, uint16_t code, const char *reason,
 	uint8_t	payload[FRAME_MAX_CONTROL];
 	size_t	n;
 
-	if (ep->bev == NULL || ep->state != ENDPOINT_OPEN || !ep->websocket ||
+	if (ep->conn == NULL || ep->state != ENDPOINT_OPEN || !ep->websocket ||
 	    ep->close_sent)
 		return;
 	n = frame_close_payload(payload, code, reason, reason_len);
@@ -77,26 +73,22 @@ session_send_close(struct endpoint *ep, uint16_t code, const char *reason,
 }
 
 /*
- * Relays one chunk of a message from the input buffer in (where the
- * chunk ends the used bytes the reader consumed) to dst as a frame.
- * When dst takes masked frames the reader has already masked the chunk
- * with key.
+ * Relays one chunk of a message to dst as a frame.  When dst takes
+ * masked frames the reader has already masked the chunk with key.
  */
 static void
-session_forward_chunk(struct endpoint *dst, struct evbuffer *in,
-    size_t used, const struct frame_event *ev, const uint8_t *key)
+session_forward_chunk(struct endpoint *dst, const struct frame_event *ev,
+    const uint8_t *key)
 {
-	struct evbuffer	*out = bufferevent_get_output(dst->bev);
-	uint8_t		 hdr[FRAME_MAX_HEADER];
-	size_t		 n;
+	uint8_t	hdr[FRAME_MAX_HEADER];
+	size_t	n;
 
-	evbuffer_drain(in, used - ev->len);
 	if (ev->len == 0 && !ev->last)
 		return;		/* an empty fragment carries nothing */
 	n = frame_encode_header(hdr, ev->last, dst->tx_in_message ?
 	    WS_OP_CONT : ev->opcode, ev->len, dst->masks ? key : NULL);
-	evbuffer_add(out, hdr, n);
-	evbuffer_remove_buffer(in, out, ev->len);
+	(void)conn_write(dst->conn, hdr, n);
+	(void)conn_write(dst->conn, ev->data, ev->len);
 	dst->tx_in_message = !ev->last;
 	dst->bytes_out += ev->len;
 	dst->msgs_out += ev->last;
@@ -262,9 +254,16 @@ session_control(struct endpoint *src, const struct frame_event *ev)
 	}
 }
 
+/* Notes activity for idle_timeout, at the loop's cached time. */
 static void
-session_data(struct endpoint *src, struct evbuffer *in, size_t used,
-    const struct frame_event *ev, const uint8_t *key)
+session_touch(struct session *s)
+{
+	event_base_gettimeofday_cached(s->base, &s->last_activity);
+}
+
+static void
+session_data(struct endpoint *src, const struct frame_event *ev,
+    const uint8_t *key)
 {
 	struct session	*s = src->s;
 	struct endpoint	*dst = src->peer;
@@ -272,22 +271,19 @@ session_data(struct endpoint *src, struct evbuffer *in, size_t used,
 	src->bytes_in += ev->len;
 	if (ev->last) {
 		src->msgs_in++;
-		gettimeofday(&s->last_activity, NULL);
+		session_touch(s);
 	}
 	/* §5.5.1: no data after a close frame, which only binds the
 	 * sender: the side that closed first still gets data until its
 	 * reply. */
-	if (dst->close_sent || dst->state != ENDPOINT_OPEN) {
-		evbuffer_drain(in, used);
+	if (dst->close_sent || dst->state != ENDPOINT_OPEN)
 		return;
-	}
 	if (dst->websocket) {
-		session_forward_chunk(dst, in, used, ev, key);
+		session_forward_chunk(dst, ev, key);
 		return;
 	}
 	/* A tcp backend gets the payload bytes, as they arrive. */
-	evbuffer_drain(in, used - ev->len);
-	evbuffer_remove_buffer(in, bufferevent_get_output(dst->bev), ev->len);
+	(void)conn_write(dst->conn, ev->data, ev->len);
 	dst->bytes_out += ev->len;
 }
 
@@ -298,118 +294,117 @@ session_may_read(const struct endpoint *src)
 	return !session_full(src) && !session_full(src->peer);
 }
 
-/* Parses what src sent, in place in its input buffer, event by event. */
+/*
+ * Parses what src sent, in place, event by event.  Everything read is
+ * consumed; reading stops afterwards when a buffer it feeds is full, so
+ * an output holds at most buffer_high_watermark plus one read.
+ */
 static void
-session_read_frames(struct endpoint *src)
+session_read_frames(struct endpoint *src, uint8_t *data, size_t len)
 {
 	struct session		*s = src->s;
-	struct evbuffer		*in = bufferevent_get_input(src->bev);
-	struct evbuffer_iovec	 v;
 	struct frame_event	 ev;
 	uint8_t			 key[4];
 	size_t			 used;
 
-	while ((s->state == SESSION_RELAYING || s->state == SESSION_CLOSING) &&
-	    src->state == ENDPOINT_OPEN) {
-		if (!session_may_read(src)) {
-			session_pause(src, true);
-			return;
-		}
-		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1 || v.iov_len == 0)
-			return;
+	while (len > 0 && (s->state == SESSION_RELAYING ||
+	    s->state == SESSION_CLOSING) && src->state == ENDPOINT_OPEN) {
 		/* Towards a backend: a fresh key per frame, applied by the
 		 * reader in the pass that removes the client's (§10.3). */
 		if (src->peer->masks)
 			entropy_bytes(key, sizeof(key));
-		used = frame_reader_feed_masked(&src->reader, v.iov_base,
-		    v.iov_len, src->peer->masks ? key : NULL, &ev);
+		used = frame_reader_feed_masked(&src->reader, data, len,
+		    src->peer->masks ? key : NULL, &ev);
+		data += used;
+		len -= used;
 		switch (ev.type) {
 		case FRAME_NEED_MORE:
-			evbuffer_drain(in, used);
 			break;
 		case FRAME_DATA:
-			session_data(src, in, used, &ev, key);
+			session_data(src, &ev, key);
 			break;
 		case FRAME_CONTROL:
-			/* The payload lives in the reader: drain first. */
-			evbuffer_drain(in, used);
 			session_control(src, &ev);
 			break;
 		case FRAME_ERROR:
-			evbuffer_drain(in, evbuffer_get_length(in));
 			session_fail(src, ev.close_code, ev.reason);
 			return;
 		}
 	}
+	if (!session_may_read(src))
+		session_pause(src, true);
 }
 
 /* bytes from a tcp backend -------------------------------------------- */
 
 /*
- * Moves backend bytes to the client as messages, one per chunk, while
- * the client's output has room.  In text mode a chunk ends at a whole
- * code point so that each message is valid UTF-8 on its own (§5.6); a
- * partial sequence waits for its next bytes.
+ * Sends what a tcp backend sent as one message to the client.  In text
+ * mode the message ends at a whole code point so that each one is valid
+ * UTF-8 on its own (§5.6): an open sequence waits in src->carry for its
+ * next bytes (src->utf8 goes on across reads).
  */
 static void
-session_read_bytes(struct endpoint *src)
+session_read_bytes(struct endpoint *src, const uint8_t *data, size_t len)
 {
-	struct session		*s = src->s;
-	struct endpoint		*c = &s->client;
-	struct evbuffer		*in = bufferevent_get_input(src->bev);
-	struct evbuffer		*out = bufferevent_get_output(c->bev);
-	bool			 text = s->rt->frames == ROUTE_FRAMES_TEXT;
-	struct utf8_state	 st;
-	uint8_t			 hdr[FRAME_MAX_HEADER];
-	size_t			 len, n;
+	struct session	*s = src->s;
+	struct endpoint	*c = &s->client;
+	bool		 text = s->rt->frames == ROUTE_FRAMES_TEXT;
+	uint8_t		 hdr[FRAME_MAX_HEADER];
+	size_t		 carried = text ? src->utf8.have : 0, body;
 
-	while (s->state == SESSION_RELAYING &&
-	    (len = evbuffer_get_length(in)) > 0) {
-		if (session_full(c)) {
-			session_pause(src, true);
-			return;
-		}
-		n = len < SESSION_MAX_CHUNK ? len : SESSION_MAX_CHUNK;
-		if (text) {
-			utf8_init(&st);
-			if (utf8_validate(&st, evbuffer_pullup(in,
-			    (ev_ssize_t)n), n, NULL) == -1) {
-				session_close_peers(s, WS_CLOSE_INTERNAL, 0,
-				    "wsgate", "backend sent invalid utf-8");
-				return;
-			}
-			n -= st.have;
-			if (n == 0)
-				break;
-		}
-		evbuffer_add(out, hdr, frame_encode_header(hdr, true,
-		    text ? WS_OP_TEXT : WS_OP_BINARY, n, NULL));
-		evbuffer_remove_buffer(in, out, n);
-		src->bytes_in += n;
-		c->bytes_out += n;
+	if (s->state != SESSION_RELAYING)
+		return;
+	if (text && utf8_validate(&src->utf8, data, len, NULL) == -1) {
+		session_close_peers(s, WS_CLOSE_INTERNAL, 0, "wsgate",
+		    "backend sent invalid utf-8");
+		return;
+	}
+	/* An open sequence lies wholly in carry + data, at its end. */
+	body = carried + len - (text ? src->utf8.have : 0);
+	if (body > 0) {
+		(void)conn_write(c->conn, hdr, frame_encode_header(hdr, true,
+		    text ? WS_OP_TEXT : WS_OP_BINARY, body, NULL));
+		(void)conn_write(c->conn, src->carry, carried);
+		(void)conn_write(c->conn, data, body - carried);
+		c->bytes_out += body;
 		c->msgs_out++;
-		gettimeofday(&s->last_activity, NULL);
+		carried = 0;
 	}
-	session_pause(src, false);
-	if (src->eof && s->state == SESSION_RELAYING) {
-		if (evbuffer_get_length(in) > 0)
-			session_close_peers(s, WS_CLOSE_INTERNAL, 0, "wsgate",
-			    "backend closed inside a utf-8 sequence");
-		else
-			session_close_peers(s, WS_CLOSE_NORMAL, 0, "backend",
-			    "backend closed");
-	}
+	/* Keep the open sequence (at most 3 bytes) for the next read. */
+	memcpy(src->carry + carried, data + len - (src->utf8.have - carried),
+	    src->utf8.have - carried);
+	src->bytes_in += len;
+	session_touch(s);
+	if (session_full(c))
+		session_pause(src, true);
+}
+
+/* A tcp backend's FIN: the session ends once its bytes are delivered. */
+static void
+session_bytes_eof(struct endpoint *src)
+{
+	struct session	*s = src->s;
+
+	src->eof = true;
+	if (s->state != SESSION_RELAYING)
+		return;
+	if (src->utf8.have > 0)
+		session_close_peers(s, WS_CLOSE_INTERNAL, 0, "wsgate",
+		    "backend closed inside a utf-8 sequence");
+	else
+		session_close_peers(s, WS_CLOSE_NORMAL, 0, "backend",
+		    "backend closed");
 }
 
 /* entry points from session.c ----------------------------------------- */
 
 void
-session_relay_read(struct endpoint *src)
+session_relay_read(struct endpoint *src, uint8_t *data, size_t len)
 {
 	if (src->websocket)
-		session_read_frames(src);
+		session_read_frames(src, data, len);
 	else
-		session_read_bytes(src);
+		session_read_bytes(src, data, len);
 }
 
 /* ep's output drained to its low watermark: resume what feeds it. */
@@ -423,32 +418,29 @@ session_relay_drained(struct endpoint *ep)
 	for (i = 0; i < 2; i++) {
 		struct endpoint	*src = sides[i];
 
-		if (src->bev == NULL || !src->paused || src->peer == NULL ||
+		if (src->conn == NULL || !src->paused || src->peer == NULL ||
 		    !session_may_read(src))
 			continue;
 		session_pause(src, false);
-		session_relay_read(src);
 	}
 }
 
 /* EOF or error from a side that is relaying or closing. */
 void
-session_relay_event(struct endpoint *ep, short what)
+session_relay_event(struct endpoint *ep, enum conn_event what)
 {
 	struct session	*s = ep->s;
 	bool		 client = ep == &s->client;
 
-	if ((what & BEV_EVENT_EOF) && !ep->websocket) {
-		/* A tcp backend's FIN: what it sent is delivered first. */
-		ep->eof = true;
-		session_read_bytes(ep);
+	if (what == CONN_EOF && !ep->websocket) {
+		session_bytes_eof(ep);
 		return;
 	}
 	if (!ep->close_rcvd) {
 		/* No close frame: §7.1.5 calls this 1006. */
 		log_info("session %llu: %s %s without a close frame",
 		    (unsigned long long)s->id, ep->name,
-		    what & BEV_EVENT_EOF ? "closed" : "failed");
+		    what == CONN_EOF ? "closed" : "failed");
 		session_note_close(s, client ? WS_CLOSE_ABNORMAL :
 		    WS_CLOSE_INTERNAL, ep->name, client ? "client went away" :
 		    "backend went away");
@@ -471,7 +463,7 @@ session_idle_check(struct session *s)
 	struct timeval	now, idle;
 	uint64_t	ms, limit = s->cfg->limits.idle_timeout;
 
-	gettimeofday(&now, NULL);
+	event_base_gettimeofday_cached(s->base, &now);
 	timersub(&now, &s->last_activity, &idle);
 	ms = (uint64_t)idle.tv_sec * 1000 + (uint64_t)idle.tv_usec / 1000;
 	if (ms >= limit)
@@ -502,33 +494,57 @@ session_ping(struct session *s)
 	}
 }
 
+/* Relays what ep sent before the relay started (right behind a head). */
+static void
+session_relay_held(struct endpoint *ep)
+{
+	struct evbuffer	*held = ep->held;
+	size_t		 len;
+
+	if (held == NULL)
+		return;
+	/* Detached: the session may end, and free ep's state, meanwhile. */
+	ep->held = NULL;
+	len = evbuffer_get_length(held);
+	if (len > 0 && ep->state == ENDPOINT_OPEN)
+		session_relay_read(ep, evbuffer_pullup(held, (ev_ssize_t)len),
+		    len);
+	evbuffer_free(held);
+}
+
+/* Starts relaying on one side: its buffer bounds, reading on. */
+static void
+session_relay_endpoint(struct endpoint *ep)
+{
+	conn_set_lowat(ep->conn, ep->s->cfg->limits.buffer_high_watermark /
+	    2);
+	conn_read(ep->conn, true);
+}
+
 void
 session_start_relay(struct session *s)
 {
 	struct endpoint	*c = &s->client, *b = &s->backend;
-	size_t		 high = s->cfg->limits.buffer_high_watermark;
 
 	session_set_state(s, SESSION_RELAYING);
-	gettimeofday(&s->last_activity, NULL);
-	c->peer = b->bev != NULL ? b : c;	/* echo: back to itself */
-	if (b->bev != NULL) {
+	session_touch(s);
+	c->peer = b->conn != NULL ? b : c;	/* echo: back to itself */
+	if (b->conn != NULL) {
 		b->peer = c;
 		b->websocket = s->rt->be->type == BACKEND_WEBSOCKET;
 		b->masks = b->websocket;
 		frame_reader_init(&b->reader, FRAME_FROM_SERVER,
 		    s->cfg->limits.max_message);
-		backend_session_open(s->srv);
+		utf8_init(&b->utf8);
+		backend_session_open(s->rt->be, s->srv);
 		s->counted = true;
-		/* Read bound: libevent stops reading past it. */
-		bufferevent_setwatermark(b->bev, EV_READ, 0, high);
-		bufferevent_setwatermark(b->bev, EV_WRITE, high / 2, 0);
-		bufferevent_enable(b->bev, EV_READ | EV_WRITE);
+		session_relay_endpoint(b);
 	}
-	bufferevent_setwatermark(c->bev, EV_READ, 0, high);
-	bufferevent_setwatermark(c->bev, EV_WRITE, high / 2, 0);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	session_relay_endpoint(c);
 	/* Frames that came right behind the request head or the 101. */
-	session_relay_read(c);
-	if (b->bev != NULL && s->state == SESSION_RELAYING)
-		session_relay_read(b);
+	conn_batch_begin();
+	session_relay_held(c);
+	if (b->conn != NULL && s->state == SESSION_RELAYING)
+		session_relay_held(b);
+	conn_batch_end();
 }

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/util.h>
@@ -49,7 +50,7 @@ session_reject(struct session *s, const struct handshake_result *hr)
 	log_info("session %llu: %s %s: %d %s", (unsigned long long)s->id,
 	    s->peer, s->target, hr->status, hr->reason);
 	n = handshake_format(hr, buf, sizeof(buf));
-	evbuffer_add(bufferevent_get_output(s->client.bev), buf, n);
+	(void)conn_write(s->client.conn, buf, n);
 	session_upgrade_free(s);
 	session_linger(s);
 }
@@ -68,7 +69,7 @@ session_send_101(struct session *s, const struct handshake_result *hr)
 	}
 	s->status = 101;
 	n = handshake_format(hr, buf, size);
-	evbuffer_add(bufferevent_get_output(s->client.bev), buf, n);
+	(void)conn_write(s->client.conn, buf, n);
 	free(buf);
 }
 
@@ -107,9 +108,9 @@ session_handshake_done(struct session *s)
 		return;
 	}
 	/*
-	 * The client's frames wait in its input until the 101; reading goes
-	 * on (bounded by the head's read watermark) only so that a client
-	 * that leaves is noticed and its backend connection closed.
+	 * The client's frames wait in client.held until the 101; reading
+	 * goes on (bounded, session_hold) only so that a client that leaves
+	 * is noticed and its backend connection closed.
 	 */
 	session_set_state(s, SESSION_CONNECTING);
 	backend_attempt_init(&s->up->attempt,
@@ -119,7 +120,7 @@ session_handshake_done(struct session *s)
 
 /*
  * Keeps a copy of the head: a websocket backend gets a request made from
- * it after the connect, when the client's buffer has moved on.
+ * it after the connect, when client.held has moved on.
  */
 static int
 session_keep_head(struct session *s, const char *head, size_t len)
@@ -141,7 +142,7 @@ session_keep_head(struct session *s, const char *head, size_t len)
 void
 session_read_head(struct session *s)
 {
-	struct evbuffer		*in = bufferevent_get_input(s->client.bev);
+	struct evbuffer		*in = s->client.held;
 	struct http_request	 req;
 	struct handshake_result	 hr;
 	size_t			 len = evbuffer_get_length(in);
@@ -212,6 +213,34 @@ session_no_backend(struct session *s, enum backend_pick_result why)
 	session_reject(s, &hr);
 }
 
+/* Starts a connect to s->srv; -1 with errno when it failed at once. */
+static int
+session_connect_server(struct session *s)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	int			 fd, saved;
+
+	if ((fd = backend_socket(s->rt->be, s->srv, &ss, &sslen)) == -1)
+		return -1;
+	if ((s->backend.conn = conn_new(s->base, fd)) == NULL) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	session_set_backend_callbacks(s);
+	if (conn_connect(s->backend.conn, (struct sockaddr *)&ss, sslen) ==
+	    -1) {
+		saved = errno;
+		conn_free(s->backend.conn);
+		s->backend.conn = NULL;
+		errno = saved;
+		return -1;
+	}
+	return 0;
+}
+
 static void
 session_connect_next(struct session *s)
 {
@@ -227,15 +256,12 @@ session_connect_next(struct session *s)
 			session_no_backend(s, why);
 			return;
 		}
-		s->backend.bev = backend_connect(s->base, s->srv);
-		if (s->backend.bev != NULL)
+		if (session_connect_server(s) == 0)
 			break;
 		log_warn("session %llu: connect %s", (unsigned long long)s->id,
 		    s->srv->address);
 		backend_report(s->rt->be, s->srv, false, backend_now());
 	}
-	session_set_backend_callbacks(s);
-	bufferevent_disable(s->backend.bev, EV_READ);
 	session_arm(s->timer, s->rt->be->connect_timeout);
 }
 
@@ -254,12 +280,10 @@ session_upstream_request(struct session *s)
 	up->scheme = "http";
 	handshake_upstream_key(up);
 	req = handshake_upstream_request(up, &len);
-	evbuffer_add(bufferevent_get_output(s->backend.bev), req, len);
+	(void)conn_write(s->backend.conn, req, len);
 	free(req);
 	session_set_state(s, SESSION_UPGRADING);
-	bufferevent_setwatermark(s->backend.bev, EV_READ, 0,
-	    s->cfg->limits.max_request_head + 1);
-	bufferevent_enable(s->backend.bev, EV_READ | EV_WRITE);
+	conn_read(s->backend.conn, true);
 }
 
 static void
@@ -276,17 +300,16 @@ session_connected(struct session *s)
 }
 
 void
-session_backend_connect_event(struct session *s, short what)
+session_backend_connect_event(struct session *s, enum conn_event what)
 {
-	int	err = EVUTIL_SOCKET_ERROR();
+	int	err = what == CONN_ERROR ? errno : 0;
 
 	if (s->state == SESSION_REFUSING) {
 		/* The refusal's body ends with the connection. */
-		session_refusal_body(s);
 		session_linger(s);
 		return;
 	}
-	if (what & BEV_EVENT_CONNECTED) {
+	if (what == CONN_CONNECTED) {
 		session_connected(s);
 		return;
 	}
@@ -325,24 +348,20 @@ session_refuse(struct session *s, const struct http_response *resp)
 			body = SESSION_REFUSAL_BODY;
 	}
 	head = handshake_upstream_refusal(resp, &len);
-	evbuffer_add(bufferevent_get_output(s->client.bev), head, len);
+	(void)conn_write(s->client.conn, head, len);
 	free(head);
 	s->up->body_left = body;
 	session_set_state(s, SESSION_REFUSING);
-	bufferevent_setwatermark(s->backend.bev, EV_READ, 0, 0);
 }
 
+/* Passes up to body_left bytes of the refusal's body to the client. */
 void
-session_refusal_body(struct session *s)
+session_refusal_body(struct session *s, const uint8_t *data, size_t len)
 {
-	struct evbuffer	*in = bufferevent_get_input(s->backend.bev);
-	size_t		 n = evbuffer_get_length(in);
-
-	if (n > s->up->body_left)
-		n = s->up->body_left;
-	evbuffer_remove_buffer(in, bufferevent_get_output(s->client.bev), n);
-	s->up->body_left -= n;
-	evbuffer_drain(in, evbuffer_get_length(in));
+	if (len > s->up->body_left)
+		len = s->up->body_left;
+	(void)conn_write(s->client.conn, data, len);
+	s->up->body_left -= len;
 	if (s->up->body_left == 0)
 		session_linger(s);
 }
@@ -379,7 +398,7 @@ session_backend_accepts(struct session *s, const struct http_response *resp)
 void
 session_read_upstream(struct session *s)
 {
-	struct evbuffer		*in = bufferevent_get_input(s->backend.bev);
+	struct evbuffer		*in = s->backend.held;
 	struct http_response	 resp;
 	size_t			 len = evbuffer_get_length(in);
 	const char		*errstr;
@@ -399,7 +418,9 @@ session_read_upstream(struct session *s)
 	if (resp.status != 101) {
 		session_refuse(s, &resp);
 		evbuffer_drain(in, resp.head_len);
-		session_refusal_body(s);
+		len = evbuffer_get_length(in);
+		session_refusal_body(s, evbuffer_pullup(in, (ev_ssize_t)len),
+		    len);
 		return;
 	}
 	if (session_backend_accepts(s, &resp) == -1)

@@ -1,0 +1,549 @@
+/*
+ * conn — non-blocking stream sockets with batched, mostly copy-free
+ * output (see conn.h for why wsgate does not use bufferevents here).
+ *
+ * Reading: one read(2) of up to CONN_READ_SIZE bytes into the thread's
+ * read buffer per readiness event; the owner consumes the bytes in its
+ * callback, in place.
+ *
+ * Writing: while a read is handled (a batch), what a conn is given goes
+ * to a staging area of the thread: small pieces (frame headers, control
+ * frames) are copied into it, payload still in the read buffer is only
+ * pointed at.  When the batch ends each conn written to makes one
+ * writev(2) of its staged pieces; whatever the kernel does not take is
+ * copied into the conn's own evbuffer and the write event is watched
+ * until it has gone.  Outside a batch a write is tried at once.  So a
+ * relayed message is copied by the kernel only, and a conn's memory
+ * while idle is the struct and its two events.
+ */
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+
+#include "conn.h"
+
+/* Pieces and copied bytes one staging area holds before it spills. */
+#define CONN_STAGE_IOV		64
+#define CONN_STAGE_ARENA	4096
+/* Conns that can stage in one batch; more spill to their evbuffers. */
+#define CONN_STAGES		2
+
+struct conn_stage {
+	struct conn	*owner;		/* NULL: free */
+	struct iovec	 iov[CONN_STAGE_IOV];
+	int		 niov;
+	size_t		 bytes;		/* staged in all */
+	size_t		 arena_used;
+	uint8_t		 arena[CONN_STAGE_ARENA];
+};
+
+struct conn {
+	int			 fd;
+	struct event		*rev, *wev;	/* in the same allocation */
+	struct evbuffer		*out;		/* what the kernel refused;
+						   allocated on first need */
+	struct conn_stage	*stage;		/* during a batch, or NULL */
+	struct conn		*next_dirty;	/* written to in this batch */
+	conn_read_cb		*read_cb;
+	conn_drain_cb		*drain_cb;
+	conn_event_cb		*event_cb;
+	void			*arg;
+	size_t			 lowat;
+	int			 error;		/* a write failed: errno */
+	bool			 dirty;
+	bool			 connecting;
+	bool			 want_read;
+	bool			 reading;	/* rev added */
+	bool			 watching;	/* wev added */
+	bool			 drain_wanted;	/* output went past lowat */
+	bool			 stopped;	/* conn_stop() */
+	bool			 eof;		/* read gave 0: nothing more */
+};
+
+static _Thread_local uint8_t		 conn_rbuf[CONN_READ_SIZE];
+static _Thread_local struct conn_stage	 conn_stages[CONN_STAGES];
+static _Thread_local struct conn	*conn_dirty;
+static _Thread_local unsigned		 conn_batching;
+
+static void	conn_read_ev_cb(evutil_socket_t, short, void *);
+static void	conn_write_ev_cb(evutil_socket_t, short, void *);
+
+/* The allocation: the struct, then the two events libevent sizes. */
+static size_t
+conn_struct_size(void)
+{
+	return (sizeof(struct conn) + 15) & ~(size_t)15;
+}
+
+struct conn *
+conn_new(struct event_base *base, int fd)
+{
+	size_t		 evsize = (event_get_struct_event_size() + 15) &
+			    ~(size_t)15;
+	struct conn	*c;
+	char		*mem;
+
+	if ((mem = calloc(1, conn_struct_size() + 2 * evsize)) == NULL)
+		return NULL;
+	c = (struct conn *)(void *)mem;
+	c->fd = fd;
+	c->lowat = SIZE_MAX;		/* no drain callbacks until asked */
+	c->rev = (struct event *)(void *)(mem + conn_struct_size());
+	c->wev = (struct event *)(void *)(mem + conn_struct_size() + evsize);
+	if (event_assign(c->rev, base, fd, EV_READ | EV_PERSIST,
+	    conn_read_ev_cb, c) == -1 ||
+	    event_assign(c->wev, base, fd, EV_WRITE | EV_PERSIST,
+	    conn_write_ev_cb, c) == -1) {
+		free(mem);
+		return NULL;
+	}
+	return c;
+}
+
+void
+conn_setcb(struct conn *c, conn_read_cb *read_cb, conn_drain_cb *drain_cb,
+    conn_event_cb *event_cb, void *arg)
+{
+	c->read_cb = read_cb;
+	c->drain_cb = drain_cb;
+	c->event_cb = event_cb;
+	c->arg = arg;
+}
+
+static void
+conn_watch(struct conn *c, bool on)
+{
+	if (c->stopped)
+		on = false;
+	if (c->watching == on)
+		return;
+	c->watching = on;
+	if (on)
+		event_add(c->wev, NULL);
+	else
+		event_del(c->wev);
+}
+
+/* Runs the write handler from the loop, once (report, drain, connect). */
+static void
+conn_activate(struct conn *c)
+{
+	if (!c->stopped)
+		event_active(c->wev, EV_WRITE, 1);
+}
+
+static void
+conn_update_read(struct conn *c)
+{
+	bool	on = c->want_read && !c->connecting && !c->stopped && !c->eof;
+
+	if (c->reading == on)
+		return;
+	c->reading = on;
+	if (on)
+		event_add(c->rev, NULL);
+	else
+		event_del(c->rev);
+}
+
+void
+conn_read(struct conn *c, bool on)
+{
+	c->want_read = on;
+	conn_update_read(c);
+}
+
+int
+conn_connect(struct conn *c, const struct sockaddr *sa, socklen_t salen)
+{
+	c->connecting = true;
+	conn_update_read(c);
+	if (connect(c->fd, sa, salen) == 0) {
+		/* Done at once (unix sockets): still reported from the loop. */
+		conn_activate(c);
+		return 0;
+	}
+	if (errno != EINPROGRESS)
+		return -1;
+	conn_watch(c, true);
+	return 0;
+}
+
+/* staging ------------------------------------------------------------- */
+
+static size_t
+conn_stage_len(const struct conn *c)
+{
+	return c->stage != NULL ? c->stage->bytes : 0;
+}
+
+size_t
+conn_outlen(const struct conn *c)
+{
+	return conn_stage_len(c) + (c->out != NULL ?
+	    evbuffer_get_length(c->out) : 0);
+}
+
+static void
+conn_stage_release(struct conn *c)
+{
+	struct conn_stage	*st = c->stage;
+
+	if (st == NULL)
+		return;
+	st->owner = NULL;
+	st->niov = 0;
+	st->bytes = 0;
+	st->arena_used = 0;
+	c->stage = NULL;
+}
+
+static struct conn_stage *
+conn_stage_get(struct conn *c)
+{
+	size_t	i;
+
+	if (c->stage != NULL)
+		return c->stage;
+	for (i = 0; i < CONN_STAGES; i++) {
+		if (conn_stages[i].owner == NULL) {
+			conn_stages[i].owner = c;
+			c->stage = &conn_stages[i];
+			return c->stage;
+		}
+	}
+	return NULL;
+}
+
+static int
+conn_out_alloc(struct conn *c)
+{
+	if (c->out == NULL && (c->out = evbuffer_new()) == NULL)
+		return -1;
+	return 0;
+}
+
+/* Copies the staged pieces from byte skip on into the evbuffer. */
+static int
+conn_stage_spill(struct conn *c, size_t skip)
+{
+	struct conn_stage	*st = c->stage;
+	int			 i, rc = 0;
+
+	if (st == NULL)
+		return 0;
+	if (conn_out_alloc(c) == -1)
+		rc = -1;
+	for (i = 0; rc == 0 && i < st->niov; i++) {
+		size_t	len = st->iov[i].iov_len;
+
+		if (skip >= len) {
+			skip -= len;
+			continue;
+		}
+		if (evbuffer_add(c->out, (uint8_t *)st->iov[i].iov_base +
+		    skip, len - skip) == -1)
+			rc = -1;
+		skip = 0;
+	}
+	conn_stage_release(c);
+	return rc;
+}
+
+static bool
+conn_in_rbuf(const void *data, size_t len)
+{
+	const uint8_t	*p = data;
+
+	return conn_batching > 0 && p >= conn_rbuf &&
+	    p < conn_rbuf + CONN_READ_SIZE &&
+	    len <= (size_t)(conn_rbuf + CONN_READ_SIZE - p);
+}
+
+/* Adds a piece to c's staging area; -1 when it does not fit. */
+static int
+conn_stage_add(struct conn *c, const void *data, size_t len)
+{
+	struct conn_stage	*st;
+	struct iovec		*last;
+	void			*p = (void *)(uintptr_t)data;
+
+	if ((st = conn_stage_get(c)) == NULL)
+		return -1;
+	if (!conn_in_rbuf(data, len)) {
+		if (len > CONN_STAGE_ARENA - st->arena_used)
+			return -1;
+		p = st->arena + st->arena_used;
+		memcpy(p, data, len);
+		st->arena_used += len;
+	}
+	last = st->niov > 0 ? &st->iov[st->niov - 1] : NULL;
+	if (last != NULL && (uint8_t *)last->iov_base + last->iov_len == p) {
+		last->iov_len += len;	/* adjacent: one piece */
+	} else {
+		if (st->niov == CONN_STAGE_IOV)
+			return -1;
+		st->iov[st->niov].iov_base = p;
+		st->iov[st->niov].iov_len = len;
+		st->niov++;
+	}
+	st->bytes += len;
+	return 0;
+}
+
+/* writing ------------------------------------------------------------- */
+
+/* A write failed: nothing more goes out, the owner hears of it later. */
+static void
+conn_fail(struct conn *c, int err)
+{
+	c->error = err;
+	conn_stage_release(c);
+	if (c->out != NULL)
+		evbuffer_drain(c->out, evbuffer_get_length(c->out));
+	conn_watch(c, false);
+	conn_activate(c);
+}
+
+static bool
+conn_errno_fatal(int err)
+{
+	return err != EAGAIN && err != EWOULDBLOCK && err != EINTR;
+}
+
+/* Writes the evbuffer; -1 after conn_fail(). */
+static int
+conn_write_out(struct conn *c)
+{
+	if (c->out == NULL || evbuffer_get_length(c->out) == 0)
+		return 0;
+	if (evbuffer_write(c->out, c->fd) == -1 &&
+	    conn_errno_fatal(errno)) {
+		conn_fail(c, errno);
+		return -1;
+	}
+	return 0;
+}
+
+/* Sends what c has queued, without waiting and without callbacks. */
+static void
+conn_flush(struct conn *c)
+{
+	struct conn_stage	*st = c->stage;
+	ssize_t			 n;
+
+	if (c->error != 0)
+		return;
+	if (c->connecting) {
+		/* Sent when connected; the staging area is the batch's. */
+		if (conn_stage_spill(c, 0) == -1)
+			conn_fail(c, ENOMEM);
+		return;
+	}
+	if (st != NULL) {
+		n = writev(c->fd, st->iov, st->niov);
+		if (n == -1 && conn_errno_fatal(errno)) {
+			conn_fail(c, errno);
+			return;
+		}
+		if (conn_stage_spill(c, n > 0 ? (size_t)n : 0) == -1) {
+			conn_fail(c, ENOMEM);
+			return;
+		}
+	} else if (!c->watching && conn_write_out(c) == -1) {
+		return;
+	}
+	if (conn_outlen(c) > 0)
+		conn_watch(c, true);
+	else if (c->drain_wanted && !c->watching)
+		/* Someone waits for the drain: tell them from the loop. */
+		conn_activate(c);
+}
+
+static void
+conn_mark_dirty(struct conn *c)
+{
+	if (c->dirty)
+		return;
+	c->dirty = true;
+	c->next_dirty = conn_dirty;
+	conn_dirty = c;
+}
+
+static void
+conn_unmark_dirty(struct conn *c)
+{
+	struct conn	**pp;
+
+	if (!c->dirty)
+		return;
+	for (pp = &conn_dirty; *pp != NULL; pp = &(*pp)->next_dirty) {
+		if (*pp == c) {
+			*pp = c->next_dirty;
+			break;
+		}
+	}
+	c->dirty = false;
+}
+
+void
+conn_batch_begin(void)
+{
+	conn_batching++;
+}
+
+void
+conn_batch_end(void)
+{
+	struct conn	*c;
+
+	if (--conn_batching > 0)
+		return;
+	while ((c = conn_dirty) != NULL) {
+		conn_dirty = c->next_dirty;
+		c->dirty = false;
+		conn_flush(c);
+	}
+}
+
+int
+conn_write(struct conn *c, const void *data, size_t len)
+{
+	if (c->error != 0)
+		return -1;
+	if (len == 0)
+		return 0;
+	/* Staged only while nothing older waits in the evbuffer. */
+	if (conn_batching == 0 || c->connecting ||
+	    conn_outlen(c) != conn_stage_len(c) ||
+	    conn_stage_add(c, data, len) == -1) {
+		if (conn_stage_spill(c, 0) == -1 || conn_out_alloc(c) == -1 ||
+		    evbuffer_add(c->out, data, len) == -1) {
+			conn_fail(c, ENOMEM);
+			return -1;
+		}
+	}
+	if (conn_outlen(c) > c->lowat)
+		c->drain_wanted = true;
+	if (conn_batching > 0)
+		conn_mark_dirty(c);
+	else
+		conn_flush(c);
+	return 0;
+}
+
+void
+conn_set_lowat(struct conn *c, size_t lowat)
+{
+	c->lowat = lowat;
+	if (conn_outlen(c) > lowat)
+		c->drain_wanted = true;
+}
+
+void
+conn_shutdown(struct conn *c)
+{
+	(void)shutdown(c->fd, SHUT_WR);
+}
+
+void
+conn_stop(struct conn *c)
+{
+	c->stopped = true;
+	conn_update_read(c);
+	conn_watch(c, false);
+	event_del(c->wev);		/* an activation pending too */
+}
+
+void
+conn_free(struct conn *c)
+{
+	if (c == NULL)
+		return;
+	conn_unmark_dirty(c);
+	conn_stage_release(c);
+	event_del(c->rev);
+	event_del(c->wev);
+	if (c->out != NULL)
+		evbuffer_free(c->out);
+	close(c->fd);
+	free(c);
+}
+
+/* event handlers ------------------------------------------------------ */
+
+static void
+conn_read_ev_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn	*c = arg;
+	ssize_t		 n;
+
+	(void)what;
+	n = read(fd, conn_rbuf, sizeof(conn_rbuf));
+	if (n > 0) {
+		conn_batch_begin();
+		c->read_cb(c, conn_rbuf, (size_t)n, c->arg);
+		conn_batch_end();		/* c may be gone */
+		return;
+	}
+	if (n == -1 && !conn_errno_fatal(errno))
+		return;
+	/* EOF or error: level-triggered, so stop asking. */
+	c->eof = true;
+	conn_update_read(c);
+	c->event_cb(c, n == 0 ? CONN_EOF : CONN_ERROR, c->arg);
+}
+
+static void
+conn_connect_done(struct conn *c)
+{
+	int		err = 0;
+	socklen_t	len = sizeof(err);
+
+	c->connecting = false;
+	conn_watch(c, false);
+	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+		err = errno;
+	if (err != 0) {
+		errno = err;
+		c->event_cb(c, CONN_ERROR, c->arg);
+		return;
+	}
+	conn_update_read(c);
+	conn_flush(c);
+	c->event_cb(c, CONN_CONNECTED, c->arg);
+}
+
+static void
+conn_write_ev_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn	*c = arg;
+
+	(void)fd;
+	(void)what;
+	if (c->connecting) {
+		conn_connect_done(c);
+		return;
+	}
+	if (c->error != 0) {
+		errno = c->error;
+		c->event_cb(c, CONN_ERROR, c->arg);
+		return;
+	}
+	if (conn_write_out(c) == -1)
+		return;
+	if (conn_outlen(c) == 0)
+		conn_watch(c, false);
+	if (c->drain_wanted && conn_outlen(c) <= c->lowat) {
+		c->drain_wanted = false;
+		if (c->drain_cb != NULL)
+			c->drain_cb(c, c->arg);
+	}
+}
