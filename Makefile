@@ -26,7 +26,7 @@ CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
 
 BUILD := build
 MODULES := backend config conn entropy frame handshake http listener log route \
-	session session_relay session_upgrade units utf8
+	session session_relay session_upgrade units utf8 worker
 OBJS := $(MODULES:%=$(BUILD)/%.o)
 UNIT_SUITES := units utf8 frame http handshake route config backend
 UNIT_BINS := $(UNIT_SUITES:%=$(BUILD)/check_%)

@@ -1,5 +1,11 @@
 /*
- * listener — accept loop on top of evconnlistener.
+ * listener — listening sockets and the accept loop (evconnlistener).
+ *
+ * Every worker has its own socket for each listen address, bound with
+ * SO_REUSEPORT, so the kernel spreads new connections over the workers
+ * and no worker waits on a lock to accept.  All of them are bound by
+ * the main thread before the workers start: errors stop the startup,
+ * and port 0 (tests) becomes one real port shared by every worker.
  *
  * When accept(2) fails for lack of descriptors (EMFILE, ENFILE) the
  * socket stays readable, so accepting again at once would spin: the
@@ -9,9 +15,11 @@
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/listener.h>
 #include <event2/util.h>
@@ -22,11 +30,22 @@
 
 #define LISTENER_BACKLOG	1024
 
+#define LISTENER_NAME_LEN	(INET6_ADDRSTRLEN + 8)
+
+struct listener_set {
+	size_t		 naddrs;
+	unsigned	 nworkers;
+	int		*fds;		/* [addr * nworkers + worker], -1 once
+					   a worker took it */
+	char		(*names)[LISTENER_NAME_LEN];	/* per address */
+};
+
 struct listener_sock {
 	struct evconnlistener	*evl;
 	struct event		*resume;	/* EMFILE back-off */
 	struct config		*cfg;
-	char			 name[INET6_ADDRSTRLEN + 8];
+	const char		*name;		/* in the set */
+	unsigned		 worker;
 };
 
 struct listener {
@@ -40,7 +59,7 @@ listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 {
 	struct listener_sock	*ls = arg;
 
-	session_accept(evconnlistener_get_base(evl), fd, sa,
+	session_accept(evconnlistener_get_base(evl), ls->worker, fd, sa,
 	    (socklen_t)salen, ls->cfg);
 }
 
@@ -75,62 +94,153 @@ listener_error_cb(struct evconnlistener *evl, void *arg)
 
 /* The bound address, with the port the kernel chose for port 0. */
 static void
-listener_name(struct listener_sock *ls)
+listener_name(int fd, char *name, size_t size)
 {
 	struct sockaddr_storage	 ss;
 	socklen_t		 len = sizeof(ss);
 	char			 host[INET6_ADDRSTRLEN] = "?";
-	unsigned		 port = 0;
 
-	if (getsockname(evconnlistener_get_fd(ls->evl),
-	    (struct sockaddr *)&ss, &len) == -1)
+	snprintf(name, size, "?");
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
 		return;
 	if (ss.ss_family == AF_INET) {
 		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
 
 		evutil_inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
-		port = ntohs(sin->sin_port);
-		snprintf(ls->name, sizeof(ls->name), "%s:%u", host, port);
-	} else {
+		snprintf(name, size, "%s:%u", host, ntohs(sin->sin_port));
+	} else if (ss.ss_family == AF_INET6) {
 		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
 
 		evutil_inet_ntop(AF_INET6, &sin6->sin6_addr, host,
 		    sizeof(host));
-		port = ntohs(sin6->sin6_port);
-		snprintf(ls->name, sizeof(ls->name), "[%s]:%u", host, port);
+		snprintf(name, size, "[%s]:%u", host, ntohs(sin6->sin6_port));
 	}
 }
 
+/*
+ * One listening socket on ss.  reuseport_late: bind without SO_REUSEPORT
+ * (so that a port held by anyone fails here) and allow the sharing only
+ * afterwards, for this address's sockets of the other workers.
+ */
+static int
+listener_socket(const struct sockaddr_storage *ss, socklen_t sslen,
+    bool reuseport_late)
+{
+	int	fd, one = 1, saved;
+
+	fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	if (fd == -1)
+		return -1;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ==
+	    -1 || (!reuseport_late && setsockopt(fd, SOL_SOCKET,
+	    SO_REUSEPORT, &one, sizeof(one)) == -1) ||
+	    bind(fd, (const struct sockaddr *)ss, sslen) == -1 ||
+	    (reuseport_late && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT,
+	    &one, sizeof(one)) == -1) ||
+	    listen(fd, LISTENER_BACKLOG) == -1) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+/* Binds address i for every worker; the first fixes a port 0. */
+static int
+listener_bind_addr(struct listener_set *set, const struct config_listen *cl,
+    size_t i)
+{
+	struct sockaddr_storage	 ss = cl->ss;
+	socklen_t		 len = sizeof(ss);
+	unsigned		 w;
+	int			 fd;
+
+	for (w = 0; w < set->nworkers; w++) {
+		if ((fd = listener_socket(&ss, cl->sslen, w == 0)) == -1) {
+			log_warn("listen on %s", cl->address);
+			return -1;
+		}
+		set->fds[i * set->nworkers + w] = fd;
+		if (w == 0 && getsockname(fd, (struct sockaddr *)&ss, &len) ==
+		    -1) {
+			log_warn("getsockname %s", cl->address);
+			return -1;
+		}
+	}
+	listener_name(set->fds[i * set->nworkers], set->names[i],
+	    sizeof(set->names[i]));
+	log_info("listening on %s", set->names[i]);
+	return 0;
+}
+
+struct listener_set *
+listener_bind(const struct config *cfg, unsigned nworkers)
+{
+	struct listener_set	*set;
+	size_t			 i, n = cfg->nlistens * nworkers;
+
+	if ((set = calloc(1, sizeof(*set))) == NULL ||
+	    (set->fds = calloc(n, sizeof(*set->fds))) == NULL ||
+	    (set->names = calloc(cfg->nlistens, sizeof(*set->names))) ==
+	    NULL)
+		fatal("listener: calloc");
+	set->naddrs = cfg->nlistens;
+	set->nworkers = nworkers;
+	for (i = 0; i < n; i++)
+		set->fds[i] = -1;
+	for (i = 0; i < cfg->nlistens; i++) {
+		if (listener_bind_addr(set, &cfg->listens[i], i) == -1) {
+			listener_set_free(set);
+			return NULL;
+		}
+	}
+	return set;
+}
+
+void
+listener_set_free(struct listener_set *set)
+{
+	size_t	i;
+
+	if (set == NULL)
+		return;
+	for (i = 0; i < set->naddrs * set->nworkers; i++)
+		if (set->fds[i] != -1)
+			close(set->fds[i]);
+	free(set->fds);
+	free(set->names);
+	free(set);
+}
+
 struct listener *
-listener_open(struct event_base *base, struct config *cfg)
+listener_start(struct listener_set *set, unsigned worker,
+    struct event_base *base, struct config *cfg)
 {
 	struct listener	*l;
 	size_t		 i;
 
 	if ((l = calloc(1, sizeof(*l))) == NULL ||
-	    (l->socks = calloc(cfg->nlistens, sizeof(*l->socks))) == NULL)
+	    (l->socks = calloc(set->naddrs, sizeof(*l->socks))) == NULL)
 		fatal("listener: calloc");
-	for (i = 0; i < cfg->nlistens; i++) {
+	for (i = 0; i < set->naddrs; i++) {
 		struct listener_sock	*ls = &l->socks[i];
-		struct config_listen	*cl = &cfg->listens[i];
+		int			*fd = &set->fds[i * set->nworkers +
+					    worker];
 
 		ls->cfg = cfg;
-		ls->evl = evconnlistener_new_bind(base, listener_accept_cb, ls,
-		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC |
-		    LEV_OPT_REUSEABLE, LISTENER_BACKLOG,
-		    (struct sockaddr *)&cl->ss, (int)cl->sslen);
-		if (ls->evl == NULL) {
-			log_warn("listen on %s", cl->address);
-			listener_free(l);
-			return NULL;
-		}
-		l->nsocks++;
-		if ((ls->resume = evtimer_new(base, listener_resume_cb,
+		ls->name = set->names[i];
+		ls->worker = worker;
+		ls->evl = evconnlistener_new(base, listener_accept_cb, ls,
+		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, *fd);
+		if (ls->evl == NULL ||
+		    (ls->resume = evtimer_new(base, listener_resume_cb,
 		    ls)) == NULL)
-			fatal("listener: evtimer_new");
+			fatal("listener: evconnlistener_new");
+		*fd = -1;		/* the listener's now */
+		l->nsocks++;
 		evconnlistener_set_error_cb(ls->evl, listener_error_cb);
-		listener_name(ls);
-		log_info("listening on %s", ls->name);
 	}
 	return l;
 }

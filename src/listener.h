@@ -1,6 +1,8 @@
 /*
- * listener — the listening sockets of a configuration: accept, hand each
- * connection to a new session, back off when out of file descriptors.
+ * listener — the listening sockets: bound once at startup by the main
+ * thread (one per listen address and worker, SO_REUSEPORT), then each
+ * worker accepts on its own and hands connections to new sessions,
+ * backing off when out of file descriptors.
  */
 #ifndef WSGATE_LISTENER_H
 #define WSGATE_LISTENER_H
@@ -9,15 +11,30 @@
 
 #include "config.h"
 
+struct listener_set;
 struct listener;
 
 /*
- * Binds every listen address of cfg.  Returns the set, or NULL after
- * logging which address failed (startup aborts then).  Caller frees.
+ * Binds every listen address of cfg nworkers times and logs each
+ * address.  Returns the set, or NULL after logging which address failed
+ * (startup aborts then).  A port another process holds is refused even
+ * if it too set SO_REUSEPORT: the first socket of an address is bound
+ * without it.
  */
-struct listener	*listener_open(struct event_base *base, struct config *cfg);
+struct listener_set *listener_bind(const struct config *cfg,
+		    unsigned nworkers);
 
-/* Stops accepting and closes the sockets. */
-void		 listener_free(struct listener *ls);
+/*
+ * Worker number worker starts accepting its sockets of set on base,
+ * sessions getting cfg.  The listener owns those sockets from then on.
+ */
+struct listener	*listener_start(struct listener_set *set, unsigned worker,
+		    struct event_base *base, struct config *cfg);
+
+/* Closes the sockets no worker took; frees the set. */
+void		 listener_set_free(struct listener_set *set);
+
+/* Stops accepting and closes the worker's sockets. */
+void		 listener_free(struct listener *l);
 
 #endif

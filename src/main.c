@@ -1,10 +1,13 @@
 /*
  * main — options, startup, signals and shutdown.
  *
- * wsgate runs in the foreground (systemd style) and logs to stderr.
- * SIGTERM and SIGINT start a graceful shutdown: stop accepting, close
- * 1001 to every client, wait for the close handshakes (bounded), exit 0;
- * a second signal exits at once.
+ * wsgate runs in the foreground (systemd style) and logs to stderr.  The
+ * main thread binds the listening sockets, starts the workers
+ * (worker.c), and then runs the control loop: signals, backend health
+ * checks and name re-resolution.  SIGTERM and SIGINT start a graceful
+ * shutdown: every worker stops accepting, closes 1001 to each client and
+ * waits for the close handshakes (bounded); the process exits 0 when all
+ * workers are done.  A second signal stops them at once.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -22,13 +25,14 @@
 #include "config.h"
 #include "listener.h"
 #include "log.h"
-#include "session.h"
+#include "worker.h"
 
 #define MAIN_DEFAULT_CONFIG	"/etc/wsgate/wsgate.yaml"
 
 static struct event_base	*main_base;
-static struct listener		*main_listener;
-static struct event		*main_deadline;
+static struct worker		**main_workers;
+static unsigned			 main_nworkers;
+static unsigned			 main_running;	/* workers not done yet */
 static bool			 main_stopping;
 
 static void
@@ -51,46 +55,35 @@ main_version(void)
 	    OpenSSL_version(OPENSSL_VERSION), yaml_get_version_string());
 }
 
+/* A worker's loop ended (from the main loop); the last one ends ours. */
 static void
-main_all_closed(void)
+main_worker_done(unsigned id, void *arg)
 {
-	log_info("all sessions closed, exiting");
-	event_base_loopexit(main_base, NULL);
-}
-
-static void
-main_deadline_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
 	(void)arg;
-	log_info("shutdown: %zu sessions still open, exiting",
-	    session_count());
-	event_base_loopexit(main_base, NULL);
+	log_debug("worker %u finished", id);
+	if (--main_running == 0) {
+		log_info("all workers finished, exiting");
+		event_base_loopexit(main_base, NULL);
+	}
 }
 
 static void
 main_stop_cb(evutil_socket_t sig, short what, void *arg)
 {
-	struct config	*cfg = arg;
-	struct timeval	 tv;
-	uint64_t	 ms = cfg->limits.close_timeout + 1000;
+	unsigned	i;
 
 	(void)what;
+	(void)arg;
 	if (main_stopping) {
 		log_info("signal %d again: exiting now", (int)sig);
-		event_base_loopbreak(main_base);
+		for (i = 0; i < main_nworkers; i++)
+			worker_stop(main_workers[i]);
 		return;
 	}
 	main_stopping = true;
-	log_info("signal %d: shutting down, %zu sessions open", (int)sig,
-	    session_count());
-	listener_free(main_listener);
-	main_listener = NULL;
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
-	evtimer_add(main_deadline, &tv);
-	session_shutdown_all(main_all_closed);
+	log_info("signal %d: shutting down", (int)sig);
+	for (i = 0; i < main_nworkers; i++)
+		worker_shutdown(main_workers[i]);
 }
 
 static void
@@ -102,6 +95,38 @@ main_hup_cb(evutil_socket_t sig, short what, void *arg)
 	/* Reload arrives with the operations work (issue 6). */
 	log_warnx("SIGHUP: configuration reload is not implemented yet, "
 	    "ignored");
+}
+
+/* Binds every listening socket, then starts the workers on them. */
+static void
+main_start_workers(struct config *cfg)
+{
+	struct listener_set	*set;
+	unsigned		 i, n = worker_count(cfg);
+
+	if ((set = listener_bind(cfg, n)) == NULL)
+		fatalx("cannot listen, exiting");
+	if ((main_workers = calloc(n, sizeof(*main_workers))) == NULL)
+		fatal("calloc");
+	for (i = 0; i < n; i++) {
+		main_workers[i] = worker_start(i, set, cfg, main_base,
+		    main_worker_done, NULL);
+		if (main_workers[i] == NULL)
+			fatalx("cannot start worker %u, exiting", i);
+		main_nworkers++;
+		main_running++;
+	}
+	listener_set_free(set);
+}
+
+static void
+main_free_workers(void)
+{
+	unsigned	i;
+
+	for (i = 0; i < main_nworkers; i++)
+		worker_free(main_workers[i]);
+	free(main_workers);
 }
 
 int
@@ -163,31 +188,28 @@ main(int argc, char *argv[])
 		    "re-resolved");
 	if (backend_runtime_start(cfg, main_base, dns) == -1)
 		fatalx("cannot start backend health checks");
-	ev_term = evsignal_new(main_base, SIGTERM, main_stop_cb, cfg);
-	ev_int = evsignal_new(main_base, SIGINT, main_stop_cb, cfg);
+	ev_term = evsignal_new(main_base, SIGTERM, main_stop_cb, NULL);
+	ev_int = evsignal_new(main_base, SIGINT, main_stop_cb, NULL);
 	ev_hup = evsignal_new(main_base, SIGHUP, main_hup_cb, NULL);
-	main_deadline = evtimer_new(main_base, main_deadline_cb, NULL);
 	if (ev_term == NULL || ev_int == NULL || ev_hup == NULL ||
-	    main_deadline == NULL || evsignal_add(ev_term, NULL) == -1 ||
+	    evsignal_add(ev_term, NULL) == -1 ||
 	    evsignal_add(ev_int, NULL) == -1 ||
 	    evsignal_add(ev_hup, NULL) == -1)
 		fatalx("cannot install signal handlers");
 	/* After the handlers: a SIGTERM once we listen must be graceful. */
-	if ((main_listener = listener_open(main_base, cfg)) == NULL)
-		fatalx("cannot listen, exiting");
-	log_info("wsgate %s started with %s (%zu routes)", WSGATE_VERSION,
-	    path, cfg->nroutes);
+	main_start_workers(cfg);
+	log_info("wsgate %s started with %s (%zu routes, %u workers)",
+	    WSGATE_VERSION, path, cfg->nroutes, main_nworkers);
 
 	event_base_dispatch(main_base);
 
-	listener_free(main_listener);
+	main_free_workers();
 	backend_runtime_stop(cfg);
 	if (dns != NULL)
 		evdns_base_free(dns, 1);
 	event_free(ev_term);
 	event_free(ev_int);
 	event_free(ev_hup);
-	event_free(main_deadline);
 	event_base_free(main_base);
 	config_unref(cfg);
 	return 0;

@@ -24,6 +24,7 @@
 #include <netinet/tcp.h>
 
 #include <assert.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,11 +48,11 @@ static const char *const session_state_names[] = {
 static_assert(sizeof(session_state_names) / sizeof(session_state_names[0])
     == SESSION_NSTATES, "session_state_names out of step");
 
-static TAILQ_HEAD(, session) session_list =
-    TAILQ_HEAD_INITIALIZER(session_list);
-static size_t	 session_live;
-static uint64_t	 session_next_id = 1;
-static void	(*session_all_done)(void);
+/* Each worker thread has its own sessions; ids are unique process-wide. */
+static _Thread_local TAILQ_HEAD(session_head, session) session_list;
+static _Thread_local size_t	 session_live;
+static _Thread_local void	(*session_all_done)(void);
+static atomic_uint_least64_t	 session_next_id = 1;
 
 /* helpers ------------------------------------------------------------- */
 
@@ -536,7 +537,7 @@ session_name_peer(struct session *s, const struct sockaddr *sa,
 }
 
 void
-session_accept(struct event_base *base, evutil_socket_t fd,
+session_accept(struct event_base *base, unsigned worker, evutil_socket_t fd,
     const struct sockaddr *sa, socklen_t salen, struct config *cfg)
 {
 	struct session	*s;
@@ -547,7 +548,8 @@ session_accept(struct event_base *base, evutil_socket_t fd,
 		evutil_closesocket(fd);
 		return;
 	}
-	s->id = session_next_id++;
+	s->id = atomic_fetch_add_explicit(&session_next_id, 1,
+	    memory_order_relaxed);
 	s->base = base;
 	s->cfg = config_ref(cfg);
 	gettimeofday(&s->started, NULL);
@@ -566,6 +568,8 @@ session_accept(struct event_base *base, evutil_socket_t fd,
 	s->timer = evtimer_new(base, session_timer_cb, s);
 	s->ping_timer = evtimer_new(base, session_ping_cb, s);
 	s->free_ev = evtimer_new(base, session_free_cb, s);
+	if (session_list.tqh_last == NULL)	/* this thread's first */
+		TAILQ_INIT(&session_list);
 	TAILQ_INSERT_TAIL(&session_list, s, entry);
 	session_live++;
 	if (s->client.conn == NULL || s->timer == NULL ||
@@ -581,8 +585,8 @@ session_accept(struct event_base *base, evutil_socket_t fd,
 			session_free(s);
 		return;
 	}
-	log_debug("session %llu: accepted %s", (unsigned long long)s->id,
-	    s->peer);
+	log_debug("session %llu: accepted %s on worker %u",
+	    (unsigned long long)s->id, s->peer, worker);
 	/* Callbacks get the endpoint: relay code is written for (src, dst). */
 	conn_setcb(s->client.conn, session_client_read_cb, session_drain_cb,
 	    session_client_event_cb, &s->client);

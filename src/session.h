@@ -15,18 +15,21 @@
 #include "config.h"
 
 /*
- * Takes over an accepted socket; the session holds a reference to cfg for
- * its whole life.  On failure the socket is closed.
+ * Takes over a socket accepted by worker number worker (the thread of
+ * base); the session holds a reference to cfg for its whole life.  On
+ * failure the socket is closed.
  */
-void	session_accept(struct event_base *base, evutil_socket_t fd,
-	    const struct sockaddr *sa, socklen_t salen, struct config *cfg);
+void	session_accept(struct event_base *base, unsigned worker,
+	    evutil_socket_t fd, const struct sockaddr *sa, socklen_t salen,
+	    struct config *cfg);
 
-/* Number of live sessions. */
+/* Number of live sessions of the calling worker thread. */
 size_t	session_count(void);
 
 /*
- * Starts a graceful shutdown: close 1001 to every relaying client, the
- * others are closed at once.  done is called once no session is left.
+ * Starts a graceful shutdown of the calling worker's sessions: close
+ * 1001 to every relaying client, the others are closed at once.  done is
+ * called (on this thread) once no session is left.
  */
 void	session_shutdown_all(void (*done)(void));
 

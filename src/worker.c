@@ -1,0 +1,252 @@
+/*
+ * worker — one event-loop thread: its event_base, its listening sockets
+ * (listener.c) and its sessions (session.c keeps them per thread).
+ *
+ * The bases are not shared, so libevent runs without locks
+ * (evthread_use_pthreads is never called): the main thread reaches a
+ * worker only through the worker's command pipe, one byte per command,
+ * and the worker answers through its done pipe once its loop has ended.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "session.h"
+#include "worker.h"
+
+#define WORKER_CMD_SHUTDOWN	'S'	/* graceful: close 1001, wait */
+#define WORKER_CMD_STOP		'Q'	/* at once */
+
+struct worker {
+	unsigned		 id;
+	pthread_t		 thread;
+	bool			 running;	/* thread started */
+	struct event_base	*base;
+	struct listener		*listener;
+	struct config		*cfg;
+	int			 cmd[2];	/* main -> worker */
+	int			 done[2];	/* worker -> main */
+	struct event		*cmd_ev;	/* on base */
+	struct event		*deadline;	/* on base: shutdown bound */
+	struct event		*done_ev;	/* on the main base */
+	bool			 stopping;
+	void			(*done_cb)(unsigned, void *);
+	void			*done_arg;
+};
+
+/* The worker of the calling thread (for session_shutdown_all's done). */
+static _Thread_local struct worker	*worker_self;
+
+unsigned
+worker_count(const struct config *cfg)
+{
+	long	n;
+
+	if (cfg->workers != CONFIG_WORKERS_AUTO)
+		return cfg->workers;
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	if (n < 1)
+		return 1;
+	return n > CONFIG_MAX_WORKERS ? CONFIG_MAX_WORKERS : (unsigned)n;
+}
+
+static void
+worker_all_closed(void)
+{
+	log_debug("worker %u: all sessions closed", worker_self->id);
+	event_base_loopexit(worker_self->base, NULL);
+}
+
+static void
+worker_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker	*w = arg;
+
+	(void)fd;
+	(void)what;
+	log_info("worker %u: shutdown: %zu sessions still open, exiting",
+	    w->id, session_count());
+	event_base_loopexit(w->base, NULL);
+}
+
+static void
+worker_begin_shutdown(struct worker *w)
+{
+	uint64_t	ms = w->cfg->limits.close_timeout + 1000;
+	struct timeval	tv;
+
+	if (w->stopping)
+		return;
+	w->stopping = true;
+	listener_free(w->listener);
+	w->listener = NULL;
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	evtimer_add(w->deadline, &tv);
+	session_shutdown_all(worker_all_closed);
+}
+
+static void
+worker_cmd_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker	*w = arg;
+	char		 cmd;
+
+	(void)what;
+	while (read(fd, &cmd, 1) == 1) {
+		if (cmd == WORKER_CMD_SHUTDOWN)
+			worker_begin_shutdown(w);
+		else if (cmd == WORKER_CMD_STOP)
+			event_base_loopbreak(w->base);
+	}
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker	*w = arg;
+
+	worker_self = w;
+	event_base_dispatch(w->base);
+	listener_free(w->listener);
+	w->listener = NULL;
+	if (write(w->done[1], "d", 1) != 1)
+		log_warn("worker %u: cannot report its end", w->id);
+	return NULL;
+}
+
+/* On the main thread: the worker's loop has ended. */
+static void
+worker_done_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker	*w = arg;
+	char		 c;
+
+	(void)what;
+	if (read(fd, &c, 1) != 1)
+		return;
+	event_del(w->done_ev);
+	w->done_cb(w->id, w->done_arg);
+}
+
+static void
+worker_send(struct worker *w, char cmd)
+{
+	if (write(w->cmd[1], &cmd, 1) != 1)
+		log_warn("worker %u: command", w->id);
+}
+
+void
+worker_shutdown(struct worker *w)
+{
+	worker_send(w, WORKER_CMD_SHUTDOWN);
+}
+
+void
+worker_stop(struct worker *w)
+{
+	worker_send(w, WORKER_CMD_STOP);
+}
+
+static int
+worker_pipes(struct worker *w, struct event_base *main_base)
+{
+	if (pipe2(w->cmd, O_CLOEXEC | O_NONBLOCK) == -1)
+		return -1;
+	if (pipe2(w->done, O_CLOEXEC | O_NONBLOCK) == -1) {
+		w->done[0] = w->done[1] = -1;
+		return -1;
+	}
+	w->cmd_ev = event_new(w->base, w->cmd[0], EV_READ | EV_PERSIST,
+	    worker_cmd_cb, w);
+	w->done_ev = event_new(main_base, w->done[0], EV_READ | EV_PERSIST,
+	    worker_done_cb, w);
+	w->deadline = evtimer_new(w->base, worker_deadline_cb, w);
+	if (w->cmd_ev == NULL || w->done_ev == NULL || w->deadline == NULL ||
+	    event_add(w->cmd_ev, NULL) == -1 ||
+	    event_add(w->done_ev, NULL) == -1)
+		return -1;
+	return 0;
+}
+
+/* Starts the thread with every signal blocked: the main thread gets them. */
+static int
+worker_spawn(struct worker *w)
+{
+	sigset_t	all, old;
+	int		rc;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&w->thread, NULL, worker_main, w);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		errno = rc;
+		return -1;
+	}
+	w->running = true;
+	return 0;
+}
+
+struct worker *
+worker_start(unsigned id, struct listener_set *set, struct config *cfg,
+    struct event_base *main_base, void (*done)(unsigned, void *), void *arg)
+{
+	struct worker	*w;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL) {
+		log_warn("worker %u", id);
+		return NULL;
+	}
+	w->id = id;
+	w->cfg = config_ref(cfg);
+	w->done_cb = done;
+	w->done_arg = arg;
+	w->cmd[0] = w->cmd[1] = w->done[0] = w->done[1] = -1;
+	if ((w->base = event_base_new()) == NULL ||
+	    worker_pipes(w, main_base) == -1) {
+		log_warn("worker %u: setup", id);
+		worker_free(w);
+		return NULL;
+	}
+	w->listener = listener_start(set, id, w->base, cfg);
+	if (worker_spawn(w) == -1) {
+		log_warn("worker %u: pthread_create", id);
+		worker_free(w);
+		return NULL;
+	}
+	return w;
+}
+
+void
+worker_free(struct worker *w)
+{
+	int	i;
+
+	if (w == NULL)
+		return;
+	if (w->running)
+		pthread_join(w->thread, NULL);
+	listener_free(w->listener);
+	if (w->cmd_ev != NULL)
+		event_free(w->cmd_ev);
+	if (w->done_ev != NULL)
+		event_free(w->done_ev);
+	if (w->deadline != NULL)
+		event_free(w->deadline);
+	for (i = 0; i < 2; i++) {
+		if (w->cmd[i] != -1)
+			close(w->cmd[i]);
+		if (w->done[i] != -1)
+			close(w->done[i]);
+	}
+	if (w->base != NULL)
+		event_base_free(w->base);
+	config_unref(w->cfg);
+	free(w);
+}
