@@ -2,7 +2,7 @@
  * conn — non-blocking stream sockets with batched, mostly copy-free
  * output (see conn.h for why wsgate does not use bufferevents here).
  *
- * Reading: one read(2) of up to CONN_READ_SIZE bytes into the thread's
+ * Reading: one recv(2) of up to CONN_READ_SIZE bytes into the thread's
  * read buffer per readiness event; the owner consumes the bytes in its
  * callback, in place.
  *
@@ -10,7 +10,7 @@
  * to a staging area of the thread: small pieces (frame headers, control
  * frames) are copied into it, payload still in the read buffer is only
  * pointed at.  When the batch ends each conn written to makes one
- * writev(2) of its staged pieces; whatever the kernel does not take is
+ * send(2) or sendmsg(2) of its staged pieces; whatever the kernel does not take is
  * copied into the conn's own evbuffer and the write event is watched
  * until it has gone.  Outside a batch a write is tried at once.  So a
  * relayed message is copied by the kernel only, and a conn's memory
@@ -31,7 +31,13 @@
 
 /* Pieces and copied bytes one staging area holds before it spills. */
 #define CONN_STAGE_IOV		64
-#define CONN_STAGE_ARENA	4096
+#define CONN_STAGE_ARENA	16384
+/*
+ * Payload shorter than this is copied to the arena even when it could be
+ * pointed at: the kernel copies one long piece much faster than many
+ * short ones (a 64 B message pointed at makes two iovecs per frame).
+ */
+#define CONN_STAGE_REF_MIN	2048
 /* Conns that can stage in one batch; more spill to their evbuffers. */
 #define CONN_STAGES		2
 
@@ -184,6 +190,12 @@ conn_stage_len(const struct conn *c)
 	return c->stage != NULL ? c->stage->bytes : 0;
 }
 
+static bool
+conn_out_pending(const struct conn *c)
+{
+	return c->out != NULL && evbuffer_get_length(c->out) > 0;
+}
+
 size_t
 conn_outlen(const struct conn *c)
 {
@@ -277,7 +289,7 @@ conn_stage_add(struct conn *c, const void *data, size_t len)
 
 	if ((st = conn_stage_get(c)) == NULL)
 		return -1;
-	if (!conn_in_rbuf(data, len)) {
+	if (len < CONN_STAGE_REF_MIN || !conn_in_rbuf(data, len)) {
 		if (len > CONN_STAGE_ARENA - st->arena_used)
 			return -1;
 		p = st->arena + st->arena_used;
@@ -332,6 +344,25 @@ conn_write_out(struct conn *c)
 	return 0;
 }
 
+/*
+ * send(2) for one piece, sendmsg(2) for more: both skip the file layer
+ * that write(2) and writev(2) go through, which shows in profiles at
+ * 64 B messages.
+ */
+static ssize_t
+conn_send_stage(int fd, struct conn_stage *st)
+{
+	struct msghdr	msg;
+
+	if (st->niov == 1)
+		return send(fd, st->iov[0].iov_base, st->iov[0].iov_len,
+		    MSG_NOSIGNAL);
+	memset(&msg, 0, sizeof(msg));
+	msg.msg_iov = st->iov;
+	msg.msg_iovlen = (size_t)st->niov;
+	return sendmsg(fd, &msg, MSG_NOSIGNAL);
+}
+
 /* Sends what c has queued, without waiting and without callbacks. */
 static void
 conn_flush(struct conn *c)
@@ -348,7 +379,7 @@ conn_flush(struct conn *c)
 		return;
 	}
 	if (st != NULL) {
-		n = writev(c->fd, st->iov, st->niov);
+		n = conn_send_stage(c->fd, st);
 		if (n == -1 && conn_errno_fatal(errno)) {
 			conn_fail(c, errno);
 			return;
@@ -421,8 +452,7 @@ conn_write(struct conn *c, const void *data, size_t len)
 	if (len == 0)
 		return 0;
 	/* Staged only while nothing older waits in the evbuffer. */
-	if (conn_batching == 0 || c->connecting ||
-	    conn_outlen(c) != conn_stage_len(c) ||
+	if (conn_batching == 0 || c->connecting || conn_out_pending(c) ||
 	    conn_stage_add(c, data, len) == -1) {
 		if (conn_stage_spill(c, 0) == -1 || conn_out_alloc(c) == -1 ||
 		    evbuffer_add(c->out, data, len) == -1) {
@@ -430,7 +460,7 @@ conn_write(struct conn *c, const void *data, size_t len)
 			return -1;
 		}
 	}
-	if (conn_outlen(c) > c->lowat)
+	if (!c->drain_wanted && conn_outlen(c) > c->lowat)
 		c->drain_wanted = true;
 	if (conn_batching > 0)
 		conn_mark_dirty(c);
@@ -486,7 +516,7 @@ conn_read_ev_cb(evutil_socket_t fd, short what, void *arg)
 	ssize_t		 n;
 
 	(void)what;
-	n = read(fd, conn_rbuf, sizeof(conn_rbuf));
+	n = recv(fd, conn_rbuf, sizeof(conn_rbuf), 0);
 	if (n > 0) {
 		conn_batch_begin();
 		c->read_cb(c, conn_rbuf, (size_t)n, c->arg);

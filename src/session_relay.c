@@ -258,7 +258,8 @@ session_control(struct endpoint *src, const struct frame_event *ev)
 static void
 session_touch(struct session *s)
 {
-	event_base_gettimeofday_cached(s->base, &s->last_activity);
+	if (s->cfg->limits.idle_timeout != 0)
+		event_base_gettimeofday_cached(s->base, &s->last_activity);
 }
 
 static void
