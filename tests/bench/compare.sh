@@ -11,7 +11,9 @@
 #     with taskset to the proxy core and restarted fresh every round;
 #   - build/wsgate-bench on the load core, against one proxy at a time,
 #     the proxies alternating within each workload and their order
-#     rotating from round to round.
+#     rotating from round to round;
+#   - last, wsgate with workers: 2 on every core (wsgate-2w) against the
+#     pinned one-worker wsgate, at 64 B W=16: the worker scaling.
 # wsgate-bench reads the proxy's CPU time (utime + stime of the process
 # and its children: nginx's master and worker) from /proc/PID/stat at both
 # ends of each measured window, and its RSS before and during the idle
@@ -40,21 +42,23 @@ start_time=$SECONDS
 
 # The workloads: name, wsgate-bench arguments.  tcp-* run wsgate's tcp
 # route (bytes mode) against haproxy in mode tcp (echo mode through it).
-WORKLOADS=(w1 w16 w64k connect idle tcp64 tcp64k)
+WORKLOADS=(w1 w16 w64k connect idle tcp64 tcp64k scale)
 declare -A LABEL=(
 	[w1]="echo 64B W=1 c=50" [w16]="echo 64B W=16 c=50"
 	[w64k]="echo 64KiB W=4 c=10" [connect]="connect c=50"
 	[idle]="idle $IDLE_CONNS" [tcp64]="tcp 64B W=16 c=50"
-	[tcp64k]="tcp 64KiB W=4 c=10"
+	[tcp64k]="tcp 64KiB W=4 c=10" [scale]="workers 64B W=16 c=50"
 )
 declare -A ARGS=(
 	[w1]="-m echo -c 50 -w 1 -s 64" [w16]="-m echo -c 50 -w 16 -s 64"
 	[w64k]="-m echo -c 10 -w 4 -s 64k" [connect]="-m connect -c 50"
 	[idle]="-m idle -c $IDLE_CONNS" [tcp64]="-c 50 -w 16 -s 64"
-	[tcp64k]="-c 10 -w 4 -s 64k"
+	[tcp64k]="-c 10 -w 4 -s 64k" [scale]="-m echo -c 50 -w 16 -s 64"
 )
 WS_PROXIES=(nginx haproxy wsgate)
 TCP_PROXIES=(haproxy-l4 wsgate)
+SCALE_PROXIES=(wsgate wsgate-2w)
+ALL_PROXIES=(nginx haproxy haproxy-l4 wsgate wsgate-2w)
 
 die() {
 	echo "compare.sh: $*" >&2
@@ -137,7 +141,7 @@ ws_port=$(backend_port "$tmp/backend.log" ws)
 tcp_port=$(backend_port "$tmp/backend.log" tcp)
 
 declare -A PORT PID
-for p in nginx haproxy haproxy-l4 wsgate; do
+for p in "${ALL_PROXIES[@]}"; do
 	free_port "PORT[$p]"
 done
 
@@ -208,9 +212,20 @@ frontend fe
 backend be
 	server echo 127.0.0.1:$ws_port
 EOF
-	cat >"$tmp/wsgate.yaml" <<EOF
+	wsgate_config wsgate 1
+	wsgate_config wsgate-2w 2
+	"$nginx" -t -q -p "$tmp/nginx/" -e "$tmp/nginx/error.log" \
+	    -c "$tmp/nginx/nginx.conf" || die "nginx refuses its configuration"
+	"$haproxy" -c -q -f "$tmp/haproxy.cfg" ||
+	    die "haproxy refuses its configuration"
+}
+
+# wsgate_config NAME WORKERS: $tmp/NAME.yaml
+wsgate_config() {
+	cat >"$tmp/$1.yaml" <<EOF
 listen:
-  - address: "127.0.0.1:${PORT[wsgate]}"
+  - address: "127.0.0.1:${PORT[$1]}"
+workers: $2
 log:
   level: warn
 backends:
@@ -226,12 +241,8 @@ routes:
   - match: { path: /ws }
     backend: ws
 EOF
-	"$wsgate" -t -c "$tmp/wsgate.yaml" >/dev/null 2>&1 ||
-	    die "wsgate refuses $tmp/wsgate.yaml"
-	"$nginx" -t -q -p "$tmp/nginx/" -e "$tmp/nginx/error.log" \
-	    -c "$tmp/nginx/nginx.conf" || die "nginx refuses its configuration"
-	"$haproxy" -c -q -f "$tmp/haproxy.cfg" ||
-	    die "haproxy refuses its configuration"
+	"$wsgate" -t -c "$tmp/$1.yaml" >/dev/null 2>&1 ||
+	    die "wsgate refuses $tmp/$1.yaml"
 }
 
 # start_proxy NAME: a fresh instance pinned to the proxy core.
@@ -251,6 +262,9 @@ start_proxy() {
 	wsgate)
 		bg_start "$log" taskset -c "$PROXY_CPU" "$wsgate" \
 		    -c "$tmp/wsgate.yaml" ;;
+	wsgate-2w)
+		# Every core: the load generator shares one with a worker.
+		bg_start "$log" "$wsgate" -c "$tmp/wsgate-2w.yaml" ;;
 	esac
 	PID[$name]=$BG_PID
 	wait_listen "${PORT[$name]}" "$BG_PID" 10 ||
@@ -271,7 +285,7 @@ stop_proxy() {
 failures=0
 run() {
 	local round=$1 work=$2 proxy=$3 path=/ mode="" line rc err progress
-	case "$proxy" in wsgate) path=/ws ;; esac
+	case "$proxy" in wsgate*) path=/ws ;; esac
 	case "$work" in
 	tcp*)
 		if [ "$proxy" = wsgate ]; then
@@ -326,7 +340,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
 	echo "round $round of $ROUNDS" >&2
 	mapfile -t ws_order < <(rotate "$round" "${WS_PROXIES[@]}")
 	mapfile -t tcp_order < <(rotate "$round" "${TCP_PROXIES[@]}")
-	for p in nginx haproxy haproxy-l4 wsgate; do
+	for p in "${ALL_PROXIES[@]}"; do
 		start_proxy "$p"
 	done
 	# Idle first, while every proxy is fresh: RSS growth is then the
@@ -344,7 +358,10 @@ for ((round = 1; round <= ROUNDS; round++)); do
 			run "$round" "$w" "$p"
 		done
 	done
-	for p in nginx haproxy haproxy-l4 wsgate; do
+	for p in $(rotate "$round" "${SCALE_PROXIES[@]}"); do
+		run "$round" scale "$p"
+	done
+	for p in "${ALL_PROXIES[@]}"; do
 		stop_proxy "$p"
 	done
 done
@@ -356,6 +373,7 @@ print_table() {
 	for w in "${WORKLOADS[@]}"; do
 		case "$w" in
 		tcp*) proxies=("${TCP_PROXIES[@]}") ;;
+		scale) proxies=("${SCALE_PROXIES[@]}") ;;
 		*) proxies=("${WS_PROXIES[@]}") ;;
 		esac
 		for p in "${proxies[@]}"; do
@@ -382,9 +400,11 @@ rate: messages (round trips), handshakes or open connections per second;
 p50/p99: round trip, or handshake (connect, idle); proxy%: proxy CPU use.
 cost: proxy CPU (utime+stime) per message or handshake; idle: RSS growth
 per open connection.  x_nginx, p99_x: cost and p99 over nginx's (* tcp
-rows: over haproxy-l4, a plain L4 relay).  spread: (max - min) / mean of
-cost over the rounds.  load%: CPU of load generator + backend, which share
-one core: near 100, they were the bottleneck, not the proxy.
+rows: over haproxy-l4, a plain L4 relay; + workers rows: over wsgate with
+one worker).  spread: (max - min) / mean of cost over the rounds.  load%:
+CPU of load generator + backend, which share one core: near 100, they
+were the bottleneck, not the proxy.
 EOF
+awk -f "$here/scale.awk" "$results"
 echo "total run time: $((SECONDS - start_time))s"
 [ "$failures" -eq 0 ] || die "$failures runs failed"

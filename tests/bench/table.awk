@@ -7,7 +7,8 @@
 # Each row is the mean over the rounds of one (workload, proxy).  cost is
 # the proxy's CPU per message or handshake (us), or its RSS growth per
 # idle connection (KiB); x_nginx and p99_x divide cost and p99 by those of
-# nginx on the same workload (of haproxy-l4 on the tcp rows, marked *).
+# nginx on the same workload (of haproxy-l4 on the tcp rows, marked *;
+# of wsgate with one worker on the workers rows, marked +).
 # Failed runs (failed=1) count in err only.
 
 function val(k) {
@@ -80,13 +81,14 @@ END {
 			continue
 		}
 		tcp = w ~ /^tcp/
-		ref = w ":" (tcp ? "haproxy-l4" : "nginx")
+		scale = w == "scale"
+		ref = w ":" (tcp ? "haproxy-l4" : scale ? "wsgate" : "nginx")
 		idle = w == "idle"
 		c = mean(s_cost, k)
 		x = "-"
 		if ((ref in n) && mean(s_cost, ref) > 0)
 			x = sprintf("%.2f%s", c / mean(s_cost, ref), \
-			    tcp ? "*" : "")
+			    tcp ? "*" : scale ? "+" : "")
 		x99 = "-"
 		if (!idle && (ref in n) && mean(s_p99, ref) > 0)
 			x99 = sprintf("%.2f", mean(s_p99, k) / mean(s_p99, ref))
