@@ -388,6 +388,212 @@ START_TEST(test_utf8_fast_path)
 }
 END_TEST
 
+/*
+ * The byte-at-a-time reference of RFC 3629 §4, from ref_lead(): the
+ * verdict, the offset of the first bad byte, and what is left open.
+ */
+struct ref_result {
+	int	 rv;
+	size_t	 bad;
+	unsigned need;
+	unsigned have;
+};
+
+static void
+ref_validate(const uint8_t *p, size_t n, struct ref_result *res)
+{
+	unsigned	 lo = 0x80, hi = 0xbf, need = 0, have = 0;
+	size_t		 i;
+	int		 k;
+
+	memset(res, 0, sizeof(*res));
+	for (i = 0; i < n; i++) {
+		if (need == 0) {
+			if ((k = ref_lead(p[i], &lo, &hi)) == -1)
+				break;
+			need = (unsigned)k;
+			have = k > 0 ? 1 : 0;
+			continue;
+		}
+		if (p[i] < lo || p[i] > hi)
+			break;
+		need--;
+		have = need > 0 ? have + 1 : 0;
+		lo = 0x80;
+		hi = 0xbf;
+	}
+	if (i < n) {
+		res->rv = -1;
+		res->bad = i;
+	}
+	res->need = need;
+	res->have = have;
+}
+
+/*
+ * Checks p (n bytes) fed in pieces cut at the ascending offsets in cuts
+ * against the reference; each piece from a heap copy of exactly its
+ * size.  On success the open sequence must match too.
+ */
+static bool
+utf8_matches_ref(const uint8_t *p, size_t n, const size_t *cuts,
+    size_t ncuts)
+{
+	struct utf8_state	 st;
+	struct ref_result	 ref;
+	size_t			 bad = 0;
+	int			 rv;
+
+	ref_validate(p, n, &ref);
+	rv = utf8_run(&st, p, n, cuts, ncuts, &bad);
+	if (rv != ref.rv)
+		return false;
+	if (rv == -1)
+		return bad == ref.bad;
+	return st.need == ref.need && st.have == ref.have;
+}
+
+/* What can come after ASCII: valid characters and ways to be invalid. */
+static const struct {
+	const char	*bytes;
+	size_t		 len;
+} utf8_items[] = {
+#define ITEM(s)	{ s, sizeof(s) - 1 }
+	ITEM("\xc3\xa9"),		/* 2 bytes */
+	ITEM("\xe2\x82\xac"),		/* 3 bytes */
+	ITEM("\xe0\xa0\x80"),		/* 3 bytes, lowest after E0 */
+	ITEM("\xed\x9f\xbf"),		/* 3 bytes, highest after ED */
+	ITEM("\xf0\x9f\x98\x80"),	/* 4 bytes */
+	ITEM("\xf4\x8f\xbf\xbf"),	/* U+10FFFF */
+	ITEM("\x80"),			/* lone continuation */
+	ITEM("\xbf"),
+	ITEM("\xc0\x80"),		/* overlong */
+	ITEM("\xc1\xbf"),
+	ITEM("\xe0\x9f\xbf"),		/* overlong, caught at byte 1 */
+	ITEM("\xf0\x8f\xbf\xbf"),
+	ITEM("\xed\xa0\x80"),		/* surrogate */
+	ITEM("\xf4\x90\x80\x80"),	/* above U+10FFFF */
+	ITEM("\xf5\x80\x80\x80"),
+	ITEM("\xff"),
+	ITEM("\xc3" "a"),		/* cut by ASCII */
+	ITEM("\xe2\x82" "a"),
+	ITEM("\xf0\x9f\x98" "a"),
+	ITEM("\xe2\x82\xc3\xa9"),	/* cut by a lead byte */
+	ITEM("\xf0\x9f\xc3\xa9"),
+	ITEM("\xf0\x9f\x98\xf0\x9f\x98\x80"),
+	ITEM("\xe2\x82\xac\xac"),	/* one continuation too many */
+	ITEM("\xc3"),			/* open at the end */
+	ITEM("\xf0\x9f\x98")
+#undef ITEM
+};
+
+#define UTF8_NITEMS	(sizeof(utf8_items) / sizeof(utf8_items[0]))
+
+/*
+ * Loop index: where the first non-ASCII byte goes in a 40-byte buffer of
+ * ASCII (the rest ASCII again), for every item and every alignment; the
+ * verdict, bad offset and open sequence must be the reference's, whole
+ * and cut in two just before, inside and after the item.
+ */
+START_TEST(test_utf8_first_non_ascii)
+{
+	struct utf8_state	 st;
+	struct ref_result	 ref;
+	uint8_t			 in[40], *buf;
+	size_t			 pos = (size_t)_i, it, len, align, cut, bad;
+	int			 rv;
+
+	for (it = 0; it < UTF8_NITEMS; it++) {
+		len = utf8_items[it].len;
+		if (pos + len > sizeof(in))
+			continue;
+		memset(in, 'q', sizeof(in));
+		memcpy(in + pos, utf8_items[it].bytes, len);
+		ref_validate(in, sizeof(in), &ref);
+		for (align = 0; align < 8; align++) {
+			buf = malloc(align + sizeof(in));
+			ck_assert_ptr_nonnull(buf);
+			memcpy(buf + align, in, sizeof(in));
+			utf8_init(&st);
+			bad = 99;
+			rv = utf8_validate(&st, buf + align, sizeof(in), &bad);
+			QUIET_ASSERT(rv == ref.rv && (rv == 0 ?
+			    st.need == ref.need && st.have == ref.have :
+			    bad == ref.bad), "item %zu at %zu, align %zu: "
+			    "rv %d bad %zu", it, pos, align, rv, bad);
+			free(buf);
+		}
+		for (cut = pos > 0 ? pos - 1 : 0; cut <= pos + len + 1 &&
+		    cut <= sizeof(in); cut++)
+			QUIET_ASSERT(utf8_matches_ref(in, sizeof(in), &cut, 1),
+			    "item %zu at %zu, cut at %zu", it, pos, cut);
+	}
+}
+END_TEST
+
+/*
+ * Loop index: the length of an ASCII run (0 to 199) before each item,
+ * then more ASCII, so the word-at-a-time skip ends on the item at every
+ * distance from a word boundary; fed whole and cut inside the run.
+ */
+START_TEST(test_utf8_item_after_ascii)
+{
+	uint8_t	 in[256];
+	size_t	 run = (size_t)_i, it, n, cut;
+
+	for (it = 0; it < UTF8_NITEMS; it++) {
+		memset(in, 'z', sizeof(in));
+		memcpy(in + run, utf8_items[it].bytes, utf8_items[it].len);
+		n = run + utf8_items[it].len + 17;
+		QUIET_ASSERT(utf8_matches_ref(in, n, NULL, 0),
+		    "item %zu after %zu ascii", it, run);
+		/* The item open at the very end. */
+		n = run + utf8_items[it].len;
+		QUIET_ASSERT(utf8_matches_ref(in, n, NULL, 0),
+		    "item %zu ending %zu bytes", it, n);
+		cut = run / 2;
+		QUIET_ASSERT(utf8_matches_ref(in, n, &cut, 1),
+		    "item %zu after %zu ascii, cut at %zu", it, run, cut);
+	}
+}
+END_TEST
+
+/*
+ * Text with ASCII runs shorter and longer than a word step and every
+ * width of character, cut into two pieces at every offset and into
+ * three at every pair of offsets: the same verdict and open sequence as
+ * in one piece, for the valid text and with a bad byte put at each
+ * position in turn.
+ */
+START_TEST(test_utf8_split_everywhere)
+{
+	static const char	 text[] = "ab\xc3\xa9" "cdefghijklmnopqrstuvwxyz"
+	    "0123456789ABCDEF\xe2\x82\xac\xf0\x9f\x98\x80" "x\xce\xba\xe1\xbd"
+	    "\xb9\xcf\x83\xce\xbc\xce\xb5" "0123456789012345678901234567890123"
+	    "\xf4\x8f\xbf\xbf" "end\xe2\x82";
+	uint8_t			 in[sizeof(text) - 1];
+	size_t			 n = sizeof(in), cuts[2], bad;
+
+	for (bad = 0; bad <= n; bad++) {
+		memcpy(in, text, n);
+		if (bad < n)
+			in[bad] = bad % 2 == 0 ? 0xff : 0x80;
+		QUIET_ASSERT(utf8_matches_ref(in, n, NULL, 0), "bad at %zu "
+		    "whole", bad);
+		for (cuts[0] = 0; cuts[0] <= n; cuts[0]++) {
+			QUIET_ASSERT(utf8_matches_ref(in, n, cuts, 1),
+			    "bad at %zu, cut at %zu", bad, cuts[0]);
+			/* Three pieces are quadratic: the valid text only. */
+			if (bad < n)
+				continue;
+			for (cuts[1] = cuts[0]; cuts[1] <= n; cuts[1]++)
+				QUIET_ASSERT(utf8_matches_ref(in, n, cuts, 2),
+				    "cut at %zu and %zu", cuts[0], cuts[1]);
+		}
+	}
+}
+END_TEST
+
 /* have counts the open sequence byte by byte, need what is missing. */
 START_TEST(test_utf8_have_counts)
 {
@@ -463,6 +669,9 @@ check_suite(void)
 
 	tc = tcase_create("state");
 	tcase_add_loop_test(tc, test_utf8_fast_path, 0, 64);
+	tcase_add_loop_test(tc, test_utf8_first_non_ascii, 0, 40);
+	tcase_add_loop_test(tc, test_utf8_item_after_ascii, 0, 200);
+	tcase_add_test(tc, test_utf8_split_everywhere);
 	tcase_add_test(tc, test_utf8_have_counts);
 	tcase_add_test(tc, test_utf8_init_resets);
 	tcase_add_test(tc, test_utf8_empty_input);
