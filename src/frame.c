@@ -14,6 +14,13 @@
  *
  * Every call yields exactly one event, which keeps the caller's loop and
  * its backpressure decisions simple.
+ *
+ * The relay calls the reader once per frame for small messages and runs
+ * every payload byte through it for large ones, so both ends are kept
+ * short: a header that lies whole in the caller's buffer is parsed there
+ * (only a header cut by the end of a read is gathered in r->hdr), each
+ * event is written once, and masking, re-masking and the ASCII check of
+ * text go a word at a time.
  */
 #include <string.h>
 
@@ -47,6 +54,28 @@ frame_reader_init(struct frame_reader *r, enum frame_role role,
 	utf8_init(&r->utf8);
 }
 
+/*
+ * Events are written whole, once, by compound literal: every field a type
+ * does not use reads as zero, without clearing the event first.
+ */
+static void
+frame_event_need_more(struct frame_event *ev)
+{
+	*ev = (struct frame_event){ .type = FRAME_NEED_MORE };
+}
+
+/* The verdict of a failed reader. */
+static void
+frame_event_error(const struct frame_reader *r, struct frame_event *ev)
+{
+	*ev = (struct frame_event){
+		.type = FRAME_ERROR,
+		.close_code = r->error_code,
+		.reason = r->error,
+		.reason_len = strlen(r->error)
+	};
+}
+
 /* Fails the reader for good; returns -1 for the caller to pass on. */
 static int
 frame_fail(struct frame_reader *r, struct frame_event *ev, uint16_t code,
@@ -54,20 +83,16 @@ frame_fail(struct frame_reader *r, struct frame_event *ev, uint16_t code,
 {
 	r->phase = FRAME_READ_FAILED;
 	r->error_code = code;
-	memset(ev, 0, sizeof(*ev));
 	r->error = reason;
-	ev->type = FRAME_ERROR;
-	ev->close_code = code;
-	ev->reason = reason;
-	ev->reason_len = strlen(reason);
+	frame_event_error(r, ev);
 	return -1;
 }
 
 /* Checks what the first two header bytes alone decide. */
-static int
-frame_check_start(struct frame_reader *r, struct frame_event *ev)
+static inline int
+frame_check_start(struct frame_reader *r, uint8_t b0, uint8_t b1,
+    struct frame_event *ev)
 {
-	uint8_t	 b0 = r->hdr[0], b1 = r->hdr[1];
 	uint8_t	 opcode = b0 & FRAME_OPCODE;
 	bool	 masked = (b1 & FRAME_MASKED) != 0;
 
@@ -129,11 +154,10 @@ frame_header_size(uint8_t b1)
 	return n;
 }
 
-/* Takes in the complete header in r->hdr and enters the payload phase. */
-static int
-frame_begin(struct frame_reader *r, struct frame_event *ev)
+/* Takes in the complete header h and enters the payload phase. */
+static inline int
+frame_begin(struct frame_reader *r, const uint8_t *h, struct frame_event *ev)
 {
-	const uint8_t	*h = r->hdr;
 	uint64_t	 len = h[1] & FRAME_LEN7;
 	size_t		 i = 2, k;
 
@@ -174,7 +198,9 @@ frame_begin(struct frame_reader *r, struct frame_event *ev)
 		r->in_message = true;
 		r->msg_opcode = r->opcode;
 		r->msg_len = 0;
-		utf8_init(&r->utf8);
+		/* Binary messages never look at the UTF-8 state. */
+		if (r->opcode == WS_OP_TEXT)
+			utf8_init(&r->utf8);
 	}
 	/*
 	 * The header announces the size, so refuse now rather than after
@@ -198,6 +224,16 @@ frame_read_header(struct frame_reader *r, const uint8_t *p, size_t n,
 {
 	size_t	 want, take;
 
+	/* The usual case: the whole header is in p, so read it there. */
+	if (r->hdr_len == 0 && n >= 2 && (want = frame_header_size(p[1])) <=
+	    n) {
+		*used = 2;
+		if (frame_check_start(r, p[0], p[1], ev) == -1)
+			return -1;
+		*used = want;
+		return frame_begin(r, p, ev) == -1 ? -1 : 1;
+	}
+
 	*used = 0;
 	if (r->hdr_len < 2) {
 		take = 2 - r->hdr_len;
@@ -207,10 +243,10 @@ frame_read_header(struct frame_reader *r, const uint8_t *p, size_t n,
 		r->hdr_len += take;
 		*used = take;
 		if (r->hdr_len < 2) {
-			ev->type = FRAME_NEED_MORE;
+			frame_event_need_more(ev);
 			return 0;
 		}
-		if (frame_check_start(r, ev) == -1)
+		if (frame_check_start(r, r->hdr[0], r->hdr[1], ev) == -1)
 			return -1;
 	}
 	want = frame_header_size(r->hdr[1]);
@@ -221,66 +257,206 @@ frame_read_header(struct frame_reader *r, const uint8_t *p, size_t n,
 	r->hdr_len += take;
 	*used += take;
 	if (r->hdr_len < want) {
-		ev->type = FRAME_NEED_MORE;
+		frame_event_need_more(ev);
 		return 0;
 	}
-	return frame_begin(r, ev) == -1 ? -1 : 1;
+	return frame_begin(r, r->hdr, ev) == -1 ? -1 : 1;
 }
 
-/* Hands out the next chunk of a data frame from p; returns bytes taken. */
+/*
+ * Masking (§5.3) works on 8-byte key patterns: byte j of the pattern, in
+ * memory order, goes with payload bytes j, j + 8, j + 16 and so on from
+ * where the pattern starts.  Eight is a multiple of four, so one pattern
+ * serves a whole chunk, and two keys combine into one by XOR.  Words are
+ * moved with memcpy, which keeps any alignment and byte order legal and
+ * lets the compiler use vector registers for the 32-byte steps.
+ */
+#define FRAME_WORD		sizeof(uint64_t)
+#define FRAME_STEP		(4 * FRAME_WORD)
+/* Bits that are 0 in every byte of ASCII text. */
+#define FRAME_HIGH_BITS		0x8080808080808080ULL
+
+/*
+ * Text is unmasked, checked and masked again a block at a time, so each
+ * byte is still in cache for the next pass.  A multiple of FRAME_WORD,
+ * so that a pattern stays in step from block to block.
+ */
+#define FRAME_TEXT_BLOCK	2048
+
+/* The pattern of key for payload starting at offset. */
+static uint64_t
+frame_key_pattern(const uint8_t key[4], uint64_t offset)
+{
+	uint8_t		 rep[12];
+	uint64_t	 w;
+
+	memcpy(rep, key, 4);
+	memcpy(rep + 4, key, 4);
+	memcpy(rep + 8, key, 4);
+	memcpy(&w, rep + (offset & 3), sizeof(w));
+	return w;
+}
+
+static uint64_t
+frame_load(const uint8_t *p)
+{
+	uint64_t	 v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static void
+frame_store(uint8_t *p, uint64_t v)
+{
+	memcpy(p, &v, sizeof(v));
+}
+
+/* XORs n bytes with pattern w; a zero pattern changes nothing. */
+static void
+frame_xor(uint8_t *p, size_t n, uint64_t w)
+{
+	uint8_t		 k[FRAME_WORD];
+	size_t		 i = 0;
+
+	if (w == 0)
+		return;
+	for (; n - i >= FRAME_STEP; i += FRAME_STEP) {
+		frame_store(p + i, frame_load(p + i) ^ w);
+		frame_store(p + i + 8, frame_load(p + i + 8) ^ w);
+		frame_store(p + i + 16, frame_load(p + i + 16) ^ w);
+		frame_store(p + i + 24, frame_load(p + i + 24) ^ w);
+	}
+	for (; n - i >= FRAME_WORD; i += FRAME_WORD)
+		frame_store(p + i, frame_load(p + i) ^ w);
+	/* i is a multiple of 8 here, so the pattern starts over. */
+	memcpy(k, &w, sizeof(k));
+	for (; i < n; i++)
+		p[i] ^= k[i % FRAME_WORD];
+}
+
+/*
+ * XORs n bytes with pattern w, notes whether the result is all ASCII,
+ * then XORs it with pattern rw: unmasking, the ASCII check of text and
+ * re-masking in one pass.  Returns true when every byte was ASCII.
+ */
+static bool
+frame_xor_ascii(uint8_t *p, size_t n, uint64_t w, uint64_t rw)
+{
+	uint64_t	 a, b, c, d, acc0 = 0, acc1 = 0, acc2 = 0, acc3 = 0;
+	uint8_t		 k[FRAME_WORD], rk[FRAME_WORD], acc8 = 0, v;
+	size_t		 i = 0;
+
+	/* Four accumulators: independent lanes the compiler can vectorise. */
+	for (; n - i >= FRAME_STEP; i += FRAME_STEP) {
+		a = frame_load(p + i) ^ w;
+		b = frame_load(p + i + 8) ^ w;
+		c = frame_load(p + i + 16) ^ w;
+		d = frame_load(p + i + 24) ^ w;
+		acc0 |= a;
+		acc1 |= b;
+		acc2 |= c;
+		acc3 |= d;
+		frame_store(p + i, a ^ rw);
+		frame_store(p + i + 8, b ^ rw);
+		frame_store(p + i + 16, c ^ rw);
+		frame_store(p + i + 24, d ^ rw);
+	}
+	for (; n - i >= FRAME_WORD; i += FRAME_WORD) {
+		a = frame_load(p + i) ^ w;
+		acc0 |= a;
+		frame_store(p + i, a ^ rw);
+	}
+	memcpy(k, &w, sizeof(k));
+	memcpy(rk, &rw, sizeof(rk));
+	for (; i < n; i++) {
+		v = p[i] ^ k[i % FRAME_WORD];
+		acc8 |= v;
+		p[i] = v ^ rk[i % FRAME_WORD];
+	}
+	return ((acc0 | acc1 | acc2 | acc3) & FRAME_HIGH_BITS) == 0 &&
+	    (acc8 & 0x80) == 0;
+}
+
+/*
+ * Text from p (n bytes), which lies masked with pattern w and is to be
+ * left masked with pattern rw; -1 at invalid UTF-8.  While the blocks are
+ * ASCII one pass does everything, and ASCII with no sequence open needs
+ * no validator.  A block that is not ASCII is made plain again for the
+ * validator, and the next one is taken in separate passes until a block
+ * is ASCII again, so mixed text does not pay for guessing wrong twice.
+ */
+static int
+frame_text_chunk(struct utf8_state *st, uint8_t *p, size_t n, uint64_t w,
+    uint64_t rw)
+{
+	uint8_t	*q;
+	size_t	 off, block;
+	bool	 ascii, fused = true;
+
+	if (w == 0 && rw == 0)
+		return utf8_validate(st, p, n, NULL);
+	for (off = 0; off < n; off += block) {
+		block = n - off < FRAME_TEXT_BLOCK ? n - off :
+		    FRAME_TEXT_BLOCK;
+		q = p + off;
+		ascii = frame_xor_ascii(q, block, w, fused ? rw : 0);
+		if (ascii && utf8_complete(st)) {
+			if (!fused)
+				frame_xor(q, block, rw);
+			fused = true;
+			continue;
+		}
+		if (fused)
+			frame_xor(q, block, rw);	/* plain again */
+		if (utf8_validate(st, q, block, NULL) == -1)
+			return -1;
+		frame_xor(q, block, rw);
+		fused = ascii;
+	}
+	return 0;
+}
+
 /*
  * Unmasks a payload chunk and checks the UTF-8 of text; with remask, the
  * chunk is left masked with that key instead (from offset 0), in the
- * same pass: binary with the combined key, text block by block so that
- * each byte is unmasked, checked and masked again while in cache.
- * Returns -1 at invalid UTF-8 (§8.1: fail at the first invalid byte, and
- * a final fragment must not end inside a character).
+ * same pass: binary with the combined key, text as frame_text_chunk()
+ * says.  Returns -1 at invalid UTF-8 (§8.1: fail at the first invalid
+ * byte, and a final fragment must not end inside a character).
  */
 static int
 frame_unmask_checked(struct frame_reader *r, uint8_t *p, size_t n,
     const uint8_t *remask)
 {
-	static const uint8_t	 zero[4];
-	const uint8_t		*key = r->masked ? r->mask : zero;
-	uint8_t			 both[4];
-	size_t			 off, block;
-	int			 i;
+	uint64_t	 w = 0, rw = 0;
 
+	if (r->masked)
+		w = frame_key_pattern(r->mask, r->offset);
+	if (remask != NULL)
+		rw = frame_key_pattern(remask, 0);
 	if (r->msg_opcode != WS_OP_TEXT) {
-		if (remask == NULL) {
-			if (r->masked)
-				frame_mask(p, n, key, r->offset);
-			return 0;
-		}
-		for (i = 0; i < 4; i++)
-			both[i] = key[(r->offset + (uint64_t)i) % 4] ^ remask[i];
-		frame_mask(p, n, both, 0);
+		frame_xor(p, n, w ^ rw);
 		return 0;
 	}
-	for (off = 0; off < n; off += block) {
-		block = n - off < 4096 ? n - off : 4096;
-		if (r->masked)
-			frame_mask(p + off, block, key, r->offset + off);
-		if (utf8_validate(&r->utf8, p + off, block, NULL) == -1)
-			return -1;
-		if (remask != NULL)
-			frame_mask(p + off, block, remask, off);
-	}
+	if (frame_text_chunk(&r->utf8, p, n, w, rw) == -1)
+		return -1;
 	if (r->fin && n == r->remaining && !utf8_complete(&r->utf8))
 		return -1;
 	return 0;
 }
 
+/* Hands out the next chunk of a data frame from p; returns bytes taken. */
 static size_t
 frame_read_data(struct frame_reader *r, uint8_t *p, size_t n,
     const uint8_t *remask, struct frame_event *ev)
 {
 	size_t	 take = n;
+	bool	 first, last;
 
 	if (r->remaining < take)
 		take = (size_t)r->remaining;
 	if (take == 0 && r->remaining != 0) {
-		ev->type = FRAME_NEED_MORE;
+		frame_event_need_more(ev);
 		return 0;
 	}
 	if (frame_unmask_checked(r, p, take, remask) == -1) {
@@ -289,21 +465,23 @@ frame_read_data(struct frame_reader *r, uint8_t *p, size_t n,
 		return take;
 	}
 
-	ev->type = FRAME_DATA;
-	ev->opcode = r->msg_opcode;
-	ev->data = p;
-	ev->len = take;
-	ev->first = r->opcode != WS_OP_CONT && r->offset == 0;
+	first = r->opcode != WS_OP_CONT && r->offset == 0;
 	r->offset += take;
 	r->remaining -= take;
-	if (r->remaining != 0)
-		return take;
-
-	r->phase = FRAME_READ_HEADER;
-	if (r->fin) {
-		r->in_message = false;
-		ev->last = true;
+	last = r->remaining == 0 && r->fin;
+	if (r->remaining == 0) {
+		r->phase = FRAME_READ_HEADER;
+		if (r->fin)
+			r->in_message = false;
 	}
+	*ev = (struct frame_event){
+		.type = FRAME_DATA,
+		.opcode = r->msg_opcode,
+		.data = p,
+		.len = take,
+		.first = first,
+		.last = last
+	};
 	return take;
 }
 
@@ -354,15 +532,17 @@ frame_read_control(struct frame_reader *r, const uint8_t *p, size_t n,
 	r->offset += take;
 	r->remaining -= take;
 	if (r->remaining != 0) {
-		ev->type = FRAME_NEED_MORE;
+		frame_event_need_more(ev);
 		return take;
 	}
 
 	r->phase = FRAME_READ_HEADER;
-	ev->type = FRAME_CONTROL;
-	ev->opcode = r->opcode;
-	ev->data = r->ctl;
-	ev->len = r->ctl_len;
+	*ev = (struct frame_event){
+		.type = FRAME_CONTROL,
+		.opcode = r->opcode,
+		.data = r->ctl,
+		.len = r->ctl_len
+	};
 	if (r->opcode == WS_OP_CLOSE)
 		frame_parse_close(r, ev);
 	return take;
@@ -374,12 +554,8 @@ frame_reader_feed_masked(struct frame_reader *r, uint8_t *buf, size_t len,
 {
 	size_t	 used = 0, n;
 
-	memset(ev, 0, sizeof(*ev));
 	if (r->phase == FRAME_READ_FAILED) {
-		ev->type = FRAME_ERROR;
-		ev->close_code = r->error_code;
-		ev->reason = r->error;
-		ev->reason_len = strlen(r->error);
+		frame_event_error(r, ev);
 		return 0;
 	}
 	/*
@@ -388,7 +564,7 @@ frame_reader_feed_masked(struct frame_reader *r, uint8_t *buf, size_t len,
 	 * This also keeps NULL + 0 away from the pointer arithmetic below.
 	 */
 	if (len == 0) {
-		ev->type = FRAME_NEED_MORE;
+		frame_event_need_more(ev);
 		return 0;
 	}
 	if (r->phase == FRAME_READ_HEADER) {
@@ -439,36 +615,11 @@ frame_encode_header(uint8_t *out, bool fin, uint8_t opcode, uint64_t len,
 	return n;
 }
 
-/*
- * §5.3: octet i of the payload is XORed with mask[i % 4].  The bulk goes
- * eight bytes at a time against the key repeated and rotated to where the
- * first aligned word starts in the payload; single bytes before that word
- * (to reach alignment) and after the last one are done one by one.
- */
+/* §5.3: octet i of the payload is XORed with mask[i % 4]. */
 void
 frame_mask(uint8_t *p, size_t n, const uint8_t mask[4], uint64_t offset)
 {
-	uint8_t		 key[8];
-	uint64_t	 w, v;
-	size_t		 i = 0, k;
-
-	while (i < n && ((uintptr_t)(p + i) & (sizeof(w) - 1)) != 0) {
-		p[i] ^= mask[(offset + i) & 3];
-		i++;
-	}
-	if (n - i >= sizeof(w)) {
-		for (k = 0; k < sizeof(key); k++)
-			key[k] = mask[(offset + i + k) & 3];
-		memcpy(&w, key, sizeof(w));
-		/* Steps of 8 keep the rotation: 8 is a multiple of 4. */
-		for (; n - i >= sizeof(w); i += sizeof(w)) {
-			memcpy(&v, p + i, sizeof(v));
-			v ^= w;
-			memcpy(p + i, &v, sizeof(v));
-		}
-	}
-	for (; i < n; i++)
-		p[i] ^= mask[(offset + i) & 3];
+	frame_xor(p, n, frame_key_pattern(mask, offset));
 }
 
 /*

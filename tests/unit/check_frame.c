@@ -1185,6 +1185,261 @@ START_TEST(test_frame_remask)
 }
 END_TEST
 
+/*
+ * Relays one message the way session_relay.c does: a final frame from a
+ * client (masked) or a server, cut at the given payload offsets (cut 0
+ * leaves the header alone in the first piece), each piece fed from a
+ * heap copy of exactly its size until the reader wants more.  With
+ * remask every chunk comes out masked with that key from its own offset
+ * 0; the key is taken off here byte by byte, so the output must be the
+ * plain payload whichever way the reader combined the two keys.
+ * Returns the close code of an error, or 0 with the message in out.
+ */
+static uint16_t
+relay_message(enum frame_role role, uint8_t opcode, const uint8_t *plain,
+    size_t len, const size_t *cuts, size_t ncuts, const uint8_t *remask,
+    uint8_t *out, size_t *outlen)
+{
+	static const uint8_t	 ckey[4] = { 0x5a, 0x0f, 0xc3, 0x81 };
+	const uint8_t		*key = role == FRAME_FROM_CLIENT ? ckey : NULL;
+	struct frame_reader	 r;
+	struct frame_event	 ev;
+	uint8_t			*wire, *piece;
+	size_t			 hl, n, start = 0, end, off, used, i;
+	bool			 last = false;
+
+	wire = malloc(FRAME_MAX_HEADER + len);
+	QUIET_ASSERT(wire != NULL, "out of memory");
+	hl = frame_encode_header(wire, true, opcode, len, key);
+	memcpy(wire + hl, plain, len);
+	if (key != NULL)
+		ref_mask(wire + hl, len, key, 0);
+	n = hl + len;
+	frame_reader_init(&r, role, 0);
+	*outlen = 0;
+	for (i = 0; i <= ncuts; i++, start = end) {
+		end = i < ncuts ? hl + cuts[i] : n;
+		piece = malloc(end - start > 0 ? end - start : 1);
+		QUIET_ASSERT(piece != NULL, "out of memory");
+		memcpy(piece, wire + start, end - start);
+		for (off = 0;; off += used) {
+			used = frame_reader_feed_masked(&r, piece + off,
+			    end - start - off, remask, &ev);
+			if (ev.type == FRAME_NEED_MORE)
+				break;
+			if (ev.type == FRAME_ERROR) {
+				free(piece);
+				free(wire);
+				return ev.close_code;
+			}
+			QUIET_ASSERT(ev.type == FRAME_DATA, "event %d",
+			    ev.type);
+			memcpy(out + *outlen, ev.data, ev.len);
+			if (remask != NULL)
+				ref_mask(out + *outlen, ev.len, remask, 0);
+			*outlen += ev.len;
+			last = ev.last;
+		}
+		free(piece);
+	}
+	free(wire);
+	QUIET_ASSERT(last, "message not finished");
+	return 0;
+}
+
+static const uint8_t relay_remask_key[4] = { 0x9e, 0x37, 0x79, 0xb9 };
+
+/*
+ * Relays plain (len bytes) cut as told from a client and from a server,
+ * with and without a new key: a valid message must come through intact,
+ * an invalid one fail with 1007.  what names the case in a failure.
+ */
+static void
+relay_expect(uint8_t opcode, const uint8_t *plain, size_t len,
+    const size_t *cuts, size_t ncuts, bool valid, const char *what)
+{
+	static const enum frame_role roles[] = { FRAME_FROM_CLIENT,
+				    FRAME_FROM_SERVER };
+	static const uint8_t	*remasks[] = { NULL, relay_remask_key };
+	uint8_t			*out;
+	size_t			 k, m, outlen;
+	uint16_t		 code;
+
+	out = malloc(len > 0 ? len : 1);
+	QUIET_ASSERT(out != NULL, "out of memory");
+	for (k = 0; k < 2; k++) {
+		for (m = 0; m < 2; m++) {
+			code = relay_message(roles[k], opcode, plain, len,
+			    cuts, ncuts, remasks[m], out, &outlen);
+			QUIET_ASSERT(valid ? code == 0 && outlen == len &&
+			    memcmp(out, plain, len) == 0 :
+			    code == WS_CLOSE_INVALID_DATA,
+			    "%s, %s, %s: code %u", what, k == 0 ? "client" :
+			    "server", m == 0 ? "no new key" : "new key",
+			    code);
+		}
+	}
+	free(out);
+}
+
+/*
+ * Loop index: payload length 0 to 72 (none, some and two 32-byte steps,
+ * words and a tail of every size).  Each message is cut at payload
+ * offset 0 to 3, so the second chunk starts at every rotation of the
+ * client's key: unmasking and re-masking in one pass must equal
+ * unmasking, then masking byte by byte.
+ */
+START_TEST(test_frame_remask_offsets)
+{
+	static const uint8_t	 ops[] = { WS_OP_BINARY, WS_OP_TEXT };
+	size_t			 len = (size_t)_i, cut, i, o;
+	uint8_t			 plain[72];
+	char			 what[64];
+
+	for (o = 0; o < 2; o++) {
+		for (i = 0; i < len; i++)
+			plain[i] = ops[o] == WS_OP_TEXT ?
+			    (uint8_t)('A' + i % 26) : (uint8_t)(i * 37 + len);
+		for (cut = 0; cut <= 3 && cut <= len; cut++) {
+			snprintf(what, sizeof(what), "opcode %u, cut at %zu",
+			    ops[o], cut);
+			relay_expect(ops[o], plain, len, &cut, 1, true, what);
+		}
+	}
+}
+END_TEST
+
+/* Non-ASCII items for text payloads, and whether each is valid there. */
+static const struct relay_item {
+	const char	*bytes;
+	size_t		 len;
+	bool		 valid;
+} relay_items[] = {
+#define ITEM(s, ok)	{ s, sizeof(s) - 1, ok }
+	ITEM("\xc3\xa9", true),
+	ITEM("\xe2\x82\xac", true),
+	ITEM("\xf0\x9f\x98\x80", true),
+	ITEM("\xff", false),
+	ITEM("\x80", false),
+	ITEM("\xed\xa0\x80", false),		/* surrogate */
+	ITEM("\xe0\x80\x80", false),		/* overlong */
+	ITEM("\xc3", false)			/* cut by ASCII, or by the end */
+#undef ITEM
+};
+
+#define RELAY_NITEMS	(sizeof(relay_items) / sizeof(relay_items[0]))
+
+/*
+ * Loop index: where the first non-ASCII byte sits in a 40-byte text
+ * message.  Every item there, whole and cut at every payload offset.
+ */
+START_TEST(test_frame_text_first_non_ascii)
+{
+	size_t			 pos = (size_t)_i, it, cut;
+	const struct relay_item	*item;
+	uint8_t			 plain[40];
+	char			 what[64];
+
+	for (it = 0; it < RELAY_NITEMS; it++) {
+		item = &relay_items[it];
+		if (pos + item->len > sizeof(plain))
+			continue;
+		memset(plain, 'k', sizeof(plain));
+		memcpy(plain + pos, item->bytes, item->len);
+		snprintf(what, sizeof(what), "item %zu at %zu whole", it, pos);
+		relay_expect(WS_OP_TEXT, plain, sizeof(plain), NULL, 0,
+		    item->valid, what);
+		for (cut = 0; cut <= sizeof(plain); cut++) {
+			snprintf(what, sizeof(what), "item %zu at %zu, cut at "
+			    "%zu", it, pos, cut);
+			relay_expect(WS_OP_TEXT, plain, sizeof(plain), &cut, 1,
+			    item->valid, what);
+		}
+	}
+}
+END_TEST
+
+/*
+ * Loop index: the item.  Text of several blocks (the reader checks text
+ * 2 KiB at a time, in one pass while it stays ASCII): the item goes after
+ * long ASCII runs and across block and word boundaries, on plain ASCII
+ * and on text with a 2-byte character every 700 bytes (so blocks go back
+ * and forth between the one-pass and the checked way), fed whole and cut
+ * near the item and the block boundaries.
+ */
+START_TEST(test_frame_text_blocks)
+{
+	static const size_t	 at[] = { 31, 32, 33, 63, 64, 65, 100, 2040,
+				    2044, 2045, 2046, 2047, 2048, 2049, 2050,
+				    2056, 4093, 4094, 4095, 4096, 4097, 4100 };
+	const struct relay_item	*item = &relay_items[_i];
+	size_t			 len = 5000, p, bg, c, i;
+	size_t			 cuts[6];
+	uint8_t			*plain;
+	char			 what[80];
+
+	plain = malloc(len);
+	ck_assert_ptr_nonnull(plain);
+	for (p = 0; p < sizeof(at) / sizeof(at[0]); p++) {
+		for (bg = 0; bg < 2; bg++) {
+			for (i = 0; i < len; i++)
+				plain[i] = (uint8_t)('a' + i % 23);
+			/* Away from every position in at[]. */
+			for (i = 350; bg == 1 && i + 1 < len; i += 700)
+				memcpy(plain + i, "\xc3\xa9", 2);
+			memcpy(plain + at[p], item->bytes, item->len);
+			snprintf(what, sizeof(what), "item at %zu, bg %zu, "
+			    "whole", at[p], bg);
+			relay_expect(WS_OP_TEXT, plain, len, NULL, 0,
+			    item->valid, what);
+			cuts[0] = 1;
+			cuts[1] = 2047;
+			cuts[2] = 2048;
+			cuts[3] = 2049;
+			cuts[4] = at[p];
+			cuts[5] = at[p] + 1;
+			for (c = 0; c < 6; c++) {
+				snprintf(what, sizeof(what), "item at %zu, bg "
+				    "%zu, cut at %zu", at[p], bg, cuts[c]);
+				relay_expect(WS_OP_TEXT, plain, len, &cuts[c],
+				    1, item->valid, what);
+			}
+		}
+	}
+	free(plain);
+}
+END_TEST
+
+/*
+ * A character left open at the end of a block (or of a chunk) must not
+ * be finished by continuation bytes after a whole block of ASCII: an
+ * ASCII block is only skipped when no sequence is open.
+ */
+START_TEST(test_frame_text_open_across_ascii)
+{
+	static const size_t	 leads[] = { 2047, 2046, 1000 };
+	size_t			 len = 5000, l, cut;
+	uint8_t			*plain;
+	char			 what[64];
+
+	plain = malloc(len);
+	ck_assert_ptr_nonnull(plain);
+	for (l = 0; l < sizeof(leads) / sizeof(leads[0]); l++) {
+		memset(plain, 'a', len);
+		/* The one byte that would finish it, 2 KiB or more later. */
+		plain[leads[l]] = 0xc3;
+		plain[4096] = 0xa9;
+		snprintf(what, sizeof(what), "lead at %zu whole", leads[l]);
+		relay_expect(WS_OP_TEXT, plain, len, NULL, 0, false, what);
+		cut = leads[l] + 1;
+		snprintf(what, sizeof(what), "lead at %zu, cut after it",
+		    leads[l]);
+		relay_expect(WS_OP_TEXT, plain, len, &cut, 1, false, what);
+	}
+	free(plain);
+}
+END_TEST
+
 Suite *
 check_suite(void)
 {
@@ -1203,6 +1458,11 @@ check_suite(void)
 	tcase_add_test(tc, test_frame_unmask_in_place);
 	tcase_add_test(tc, test_frame_error_sticks);
 	tcase_add_test(tc, test_frame_remask);
+	tcase_add_loop_test(tc, test_frame_remask_offsets, 0, 73);
+	tcase_add_loop_test(tc, test_frame_text_first_non_ascii, 0, 40);
+	tcase_add_loop_test(tc, test_frame_text_blocks, 0,
+	    (int)RELAY_NITEMS);
+	tcase_add_test(tc, test_frame_text_open_across_ascii);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 
