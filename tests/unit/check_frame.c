@@ -1283,8 +1283,8 @@ relay_expect(uint8_t opcode, const uint8_t *plain, size_t len,
 }
 
 /*
- * Loop index: payload length 0 to 72 (none, some and two 32-byte steps,
- * words and a tail of every size).  Each message is cut at payload
+ * Loop index: payload length 0 to 136 (none, one and two 64-byte steps,
+ * then words and a tail of every size).  Each message is cut at payload
  * offset 0 to 3, so the second chunk starts at every rotation of the
  * client's key: unmasking and re-masking in one pass must equal
  * unmasking, then masking byte by byte.
@@ -1293,7 +1293,7 @@ START_TEST(test_frame_remask_offsets)
 {
 	static const uint8_t	 ops[] = { WS_OP_BINARY, WS_OP_TEXT };
 	size_t			 len = (size_t)_i, cut, i, o;
-	uint8_t			 plain[72];
+	uint8_t			 plain[136];
 	char			 what[64];
 
 	for (o = 0; o < 2; o++) {
@@ -1458,7 +1458,7 @@ check_suite(void)
 	tcase_add_test(tc, test_frame_unmask_in_place);
 	tcase_add_test(tc, test_frame_error_sticks);
 	tcase_add_test(tc, test_frame_remask);
-	tcase_add_loop_test(tc, test_frame_remask_offsets, 0, 73);
+	tcase_add_loop_test(tc, test_frame_remask_offsets, 0, 137);
 	tcase_add_loop_test(tc, test_frame_text_first_non_ascii, 0, 40);
 	tcase_add_loop_test(tc, test_frame_text_blocks, 0,
 	    (int)RELAY_NITEMS);
