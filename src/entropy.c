@@ -30,9 +30,9 @@ entropy_bytes(void *buf, size_t n)
 			entropy_left = ENTROPY_POOL;
 		}
 		take = n < entropy_left ? n : entropy_left;
+		/* Handed out once; not wiped: every use (masking keys,
+		 * handshake keys, ping tokens) puts them on the wire. */
 		memcpy(out, entropy_pool + ENTROPY_POOL - entropy_left, take);
-		/* Bytes handed out are never handed out again. */
-		memset(entropy_pool + ENTROPY_POOL - entropy_left, 0, take);
 		entropy_left -= take;
 		out += take;
 		n -= take;

@@ -306,14 +306,17 @@ session_read_frames(struct endpoint *src, uint8_t *data, size_t len)
 	struct session		*s = src->s;
 	struct frame_event	 ev;
 	uint8_t			 key[4];
+	bool			 key_used = true;
 	size_t			 used;
 
 	while (len > 0 && (s->state == SESSION_RELAYING ||
 	    s->state == SESSION_CLOSING) && src->state == ENDPOINT_OPEN) {
 		/* Towards a backend: a fresh key per frame, applied by the
 		 * reader in the pass that removes the client's (§10.3). */
-		if (src->peer->masks)
+		if (src->peer->masks && key_used) {
 			entropy_bytes(key, sizeof(key));
+			key_used = false;
+		}
 		used = frame_reader_feed_masked(&src->reader, data, len,
 		    src->peer->masks ? key : NULL, &ev);
 		data += used;
@@ -323,6 +326,7 @@ session_read_frames(struct endpoint *src, uint8_t *data, size_t len)
 			break;
 		case FRAME_DATA:
 			session_data(src, &ev, key);
+			key_used = true;
 			break;
 		case FRAME_CONTROL:
 			session_control(src, &ev);
