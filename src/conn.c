@@ -447,7 +447,7 @@ conn_batch_end(void)
 int
 conn_write(struct conn *c, const void *data, size_t len)
 {
-	if (c->error != 0)
+	if (c->error != 0 || c->stopped)
 		return -1;
 	if (len == 0)
 		return 0;
@@ -487,6 +487,9 @@ void
 conn_stop(struct conn *c)
 {
 	c->stopped = true;
+	/* What this batch queued stays unsent too. */
+	conn_unmark_dirty(c);
+	conn_stage_release(c);
 	conn_update_read(c);
 	conn_watch(c, false);
 	event_del(c->wev);		/* an activation pending too */
