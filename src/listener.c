@@ -232,8 +232,9 @@ listener_start(struct listener_set *set, unsigned worker,
 		ls->cfg = cfg;
 		ls->name = set->names[i];
 		ls->worker = worker;
+		/* Backlog 0: listening already (-1 would listen again, 128). */
 		ls->evl = evconnlistener_new(base, listener_accept_cb, ls,
-		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, *fd);
+		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, *fd);
 		if (ls->evl == NULL ||
 		    (ls->resume = evtimer_new(base, listener_resume_cb,
 		    ls)) == NULL)

@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# profile.sh: where a proxy's CPU goes on one workload — system calls
+# per message (perf's syscall tracepoints) and, with PERF_RECORD=1, the
+# hottest symbols (perf record, cpu-clock sampling: works where hardware
+# counters are not exposed, as in most VMs).
+#
+#   tests/bench/profile.sh wsgate -m echo -c 50 -w 16 -s 64
+#   tests/bench/profile.sh nginx  -m connect -c 50
+#   PERF_RECORD=1 tests/bench/profile.sh wsgate -m echo -c 50 -w 1 -s 64
+#
+# The proxy (one wsgate worker, or one nginx worker configured as in
+# compare.sh) runs pinned to PROXY_CPU (1); echo-backend and wsgate-bench
+# to LOAD_CPU (0).  The arguments after the proxy name go to
+# wsgate-bench.  Counting starts 1 s into the run and lasts WINDOW (3) s.
+# Needs perf (Debian: linux-perf) and permission to trace (root, or
+# kernel.perf_event_paranoid <= -1).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+. "$here/lib.sh"
+
+PROXY_CPU=${PROXY_CPU:-1}
+LOAD_CPU=${LOAD_CPU:-0}
+WINDOW=${WINDOW:-3}
+SYSCALLS="epoll_wait epoll_ctl read recvfrom readv write sendto sendmsg
+writev accept4 socket connect setsockopt getsockopt shutdown close ioctl"
+
+proxy=${1:?usage: profile.sh wsgate|nginx WSGATE-BENCH-ARGS...}
+shift
+command -v perf >/dev/null || { echo "profile.sh: perf not found" >&2; exit 1; }
+for f in "$root/wsgate" "$root/build/wsgate-bench" "$root/build/echo-backend"; do
+	[ -x "$f" ] || { echo "$f not built (make wsgate bench-bins)" >&2; exit 1; }
+done
+
+tmp=$(mktemp -d /tmp/wsgate-profile.XXXXXX)
+trap 'stop_all; rm -rf "$tmp"' EXIT
+trap 'exit 1' INT TERM
+
+bg_start "$tmp/backend.log" taskset -c "$LOAD_CPU" "$root/build/echo-backend" \
+    -w 127.0.0.1:0
+wait_line "$tmp/backend.log" '^ws listening' "$BG_PID" 10
+backend_pid=$BG_PID
+ws_port=$(backend_port "$tmp/backend.log" ws)
+free_port port
+
+case "$proxy" in
+wsgate)
+	cat >"$tmp/wsgate.yaml" <<EOF
+listen:
+  - address: "127.0.0.1:$port"
+workers: 1
+log:
+  level: warn
+backends:
+  ws:
+    type: websocket
+    servers: ["127.0.0.1:$ws_port"]
+routes:
+  - match: { path: /ws }
+    backend: ws
+EOF
+	bg_start "$tmp/proxy.log" taskset -c "$PROXY_CPU" "${WSGATE:-$root/wsgate}" \
+	    -c "$tmp/wsgate.yaml"
+	path=/ws ;;
+nginx)
+	mkdir -p "$tmp/nginx"
+	cat >"$tmp/nginx/nginx.conf" <<EOF
+worker_processes 1;
+daemon off;
+pid $tmp/nginx/nginx.pid;
+error_log $tmp/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+	access_log off;
+	client_body_temp_path $tmp/nginx/body;
+	proxy_temp_path $tmp/nginx/proxy;
+	fastcgi_temp_path $tmp/nginx/fastcgi;
+	uwsgi_temp_path $tmp/nginx/uwsgi;
+	scgi_temp_path $tmp/nginx/scgi;
+	upstream echo { server 127.0.0.1:$ws_port; }
+	server {
+		listen 127.0.0.1:$port;
+		location / {
+			proxy_pass http://echo;
+			proxy_http_version 1.1;
+			proxy_set_header Upgrade \$http_upgrade;
+			proxy_set_header Connection "upgrade";
+			proxy_buffering off;
+			proxy_read_timeout 1h;
+		}
+	}
+}
+EOF
+	bg_start "$tmp/proxy.log" taskset -c "$PROXY_CPU" /usr/sbin/nginx \
+	    -p "$tmp/nginx/" -e "$tmp/nginx/error.log" -c "$tmp/nginx/nginx.conf"
+	path=/ ;;
+*)
+	echo "profile.sh: proxy is wsgate or nginx" >&2
+	exit 2 ;;
+esac
+proxy_pid=$BG_PID
+wait_listen "$port" "$proxy_pid" 10
+# nginx serves from its worker process; wsgate from its own.
+target=$proxy_pid
+[ "$proxy" = nginx ] && target=$(pgrep -P "$proxy_pid" | head -n 1)
+
+taskset -c "$LOAD_CPU" "$root/build/wsgate-bench" -q "$@" \
+    -u "ws://127.0.0.1:$port$path" -d $((WINDOW + 2)) -p "$proxy_pid" \
+    -b "$backend_pid" >"$tmp/bench.out" &
+bench_pid=$!
+sleep 1
+events=raw_syscalls:sys_enter
+for s in $SYSCALLS; do
+	events="$events,syscalls:sys_enter_$s"
+done
+perf stat -x, -e "$events" -p "$target" -o "$tmp/stat" -- sleep "$WINDOW"
+if [ "${PERF_RECORD:-0}" = 1 ]; then
+	perf record -q -e cpu-clock -F 2000 -p "$target" -o "$tmp/perf.data" \
+	    -- sleep 1 >/dev/null 2>&1
+fi
+wait "$bench_pid"
+
+line=$(cat "$tmp/bench.out")
+ops=$(kv "$line" msgs_per_s)
+unit=msg
+if [ "${ops:-0}" = 0 ]; then
+	ops=$(kv "$line" handshakes_per_s)
+	unit=handshake
+fi
+echo "$proxy $*: $ops ${unit}s/s, $(kv "$line" proxy_cpu_us_per_op) us of" \
+    "proxy CPU per $unit (under tracing)"
+awk -F, -v ops="$ops" -v w="$WINDOW" -v unit="$unit" '
+	$1 ~ /^[0-9]+$/ && $1 > 0 {
+		name = $3
+		sub(/^(raw_)?syscalls:sys_enter_?/, "", name)
+		printf "  %-12s %7.3f per %s\n", name == "" ? "all" : name,
+		    $1 / (ops * w), unit
+	}' "$tmp/stat"
+if [ "${PERF_RECORD:-0}" = 1 ]; then
+	echo "hottest symbols (cpu-clock samples):"
+	perf report -i "$tmp/perf.data" --no-children --sort dso,sym 2>/dev/null |
+	    grep -v '^#' | grep '%' | head -n 25
+fi
