@@ -352,6 +352,8 @@ session_refuse(struct session *s, const struct http_response *resp)
 	free(head);
 	s->up->body_left = body;
 	session_set_state(s, SESSION_REFUSING);
+	/* Holding the head may have stopped reading (session_hold). */
+	conn_read(s->backend.conn, true);
 }
 
 /* Passes up to body_left bytes of the refusal's body to the client. */

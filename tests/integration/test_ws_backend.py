@@ -20,6 +20,7 @@ import base64
 import os
 import re
 import tempfile
+import time
 
 import websockets
 
@@ -501,6 +502,29 @@ def test_backend_refusal_passed_to_client():
             bad.append("%s: %s" % (path, e))
     check(not bad, "refusals:\n  " + "\n  ".join(bad))
     check(srv.connections == 0, "a refused handshake became a connection")
+
+
+def test_refusal_body_in_pieces_passed_whole():
+    """The head and the start of the body come in one read larger than
+    max_request_head (which stops reading while a head is awaited), the
+    rest later: all of it reaches the client."""
+    body = BIG_BODY
+
+    def refuse(c, server):
+        h.read_until(c, bytearray(), b"\r\n\r\n", 5)
+        head = (b"HTTP/1.1 403 Forbidden\r\nContent-Length: %d\r\n"
+                b"Content-Type: text/plain\r\n\r\n" % len(body))
+        h.send_all(c, server, head + body[:20000])
+        time.sleep(0.3)
+        h.send_all(c, server, body[20000:])
+        h.recv_some(c, server, 5)
+
+    srv = h.TcpServer(refuse)
+    gw = ws_gate(srv.port)
+    r = h.http_request(gw.port, h.ws_request(path="/ws"), timeout=10)
+    check(r.status == 403, "status %r" % r.status_line)
+    got = h.read_to_eof(r.sock, 10, r.rest)
+    check(got == body, "body %d bytes, expected %d" % (len(got), len(body)))
 
 
 def test_refusal_closes_backend_connection():
