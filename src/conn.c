@@ -334,12 +334,18 @@ conn_errno_fatal(int err)
 static int
 conn_write_out(struct conn *c)
 {
-	if (c->out == NULL || evbuffer_get_length(c->out) == 0)
+	if (c->out == NULL)
 		return 0;
-	if (evbuffer_write(c->out, c->fd) == -1 &&
-	    conn_errno_fatal(errno)) {
+	if (evbuffer_get_length(c->out) > 0 &&
+	    evbuffer_write(c->out, c->fd) == -1 && conn_errno_fatal(errno)) {
 		conn_fail(c, errno);
 		return -1;
+	}
+	/* Kept only while it holds bytes: idle conns keep no buffer, and
+	 * the steady state never looks at one. */
+	if (evbuffer_get_length(c->out) == 0) {
+		evbuffer_free(c->out);
+		c->out = NULL;
 	}
 	return 0;
 }
@@ -444,13 +450,38 @@ conn_batch_end(void)
 	}
 }
 
+/*
+ * Outside a batch, with nothing queued: straight to the kernel.  Returns
+ * the bytes it did not take.
+ */
+static size_t
+conn_send_now(struct conn *c, const void *data, size_t len)
+{
+	ssize_t	n;
+
+	if (conn_batching > 0 || c->connecting || c->out != NULL ||
+	    c->stage != NULL)
+		return len;
+	n = send(c->fd, data, len, MSG_NOSIGNAL);
+	if (n == -1) {
+		if (conn_errno_fatal(errno))
+			conn_fail(c, errno);
+		return c->error != 0 ? 0 : len;
+	}
+	return len - (size_t)n;
+}
+
 int
 conn_write(struct conn *c, const void *data, size_t len)
 {
+	size_t	left;
+
 	if (c->error != 0 || c->stopped)
 		return -1;
-	if (len == 0)
+	if (len == 0 || (left = conn_send_now(c, data, len)) == 0)
 		return 0;
+	data = (const uint8_t *)data + (len - left);
+	len = left;
 	/* Staged only while nothing older waits in the evbuffer. */
 	if (conn_batching == 0 || c->connecting || conn_out_pending(c) ||
 	    conn_stage_add(c, data, len) == -1) {
@@ -545,6 +576,11 @@ conn_connect_done(struct conn *c)
 	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
 		err = errno;
 	if (err != 0) {
+		/* Like a failed write: what was queued is dropped, later
+		 * writes are refused. */
+		c->error = err;
+		if (c->out != NULL)
+			evbuffer_drain(c->out, evbuffer_get_length(c->out));
 		errno = err;
 		c->event_cb(c, CONN_ERROR, c->arg);
 		return;
