@@ -187,6 +187,19 @@ session_maybe_done(struct session *s)
 }
 
 /*
+ * A websocket backend that finished the close handshake is a server,
+ * and §7.1.1 has the server close the TCP connection first: wsgate waits
+ * for its FIN (bounded by close_timeout) instead of sending one, so the
+ * TIME_WAIT state stays on the backend, as it would without a proxy.
+ */
+static bool
+session_peer_closes_first(const struct endpoint *ep)
+{
+	return ep == &ep->s->backend && ep->websocket && ep->close_sent &&
+	    ep->close_rcvd;
+}
+
+/*
  * Moves a closing endpoint on: once its output is flushed, FIN; once the
  * peer's FIN is in, the socket is closed.  Reading on until EOF keeps
  * the kernel from answering unread bytes with an RST that would destroy
@@ -197,7 +210,8 @@ static void
 session_endpoint_progress(struct endpoint *ep)
 {
 	if (ep->state == ENDPOINT_FLUSHING && session_outlen(ep) == 0) {
-		conn_shutdown(ep->conn);
+		if (!session_peer_closes_first(ep))
+			conn_shutdown(ep->conn);
 		ep->state = ENDPOINT_DRAINING;
 	}
 	if (ep->state == ENDPOINT_DRAINING && ep->eof)

@@ -38,7 +38,8 @@ enum session_state {
 enum endpoint_state {
 	ENDPOINT_OPEN,		/* carrying data */
 	ENDPOINT_FLUSHING,	/* writing what is left, then FIN */
-	ENDPOINT_DRAINING,	/* FIN sent; reading until EOF */
+	ENDPOINT_DRAINING,	/* FIN sent (or awaited first from a
+				   websocket backend); reading until EOF */
 	ENDPOINT_CLOSED		/* no socket */
 };
 

@@ -613,5 +613,54 @@ def test_close_answered_when_backend_vanishes_before_replying():
     check(delay < 5, "the reply waited for close_timeout (%.1fs)" % delay)
 
 
+
+def backend_close_session(close_first):
+    """A raw backend that answers the client's close, then either closes
+    its TCP connection first (a server, §7.1.1) after checking that
+    wsgate sent no FIN before it, or waits for wsgate's FIN."""
+    def session(peer, server):
+        while not server.stopping.is_set():
+            try:
+                f = peer.read_frame(0.5)
+            except h.FrameTimeout:
+                continue
+            if f.opcode != OP_CLOSE:
+                continue
+            peer.send_frame(OP_CLOSE, f.payload[:2])
+            t0 = time.monotonic()
+            got_fin = h.wait_peer_eof(peer, server,
+                                      timeout=0.5 if close_first else 10)
+            server.state["fin_after"] = (got_fin, time.monotonic() - t0)
+            return
+    return session
+
+
+def client_closes(gw):
+    ws = h.ws_connect_raw(gw.port, path="/ws")
+    ws.send_frame(OP_CLOSE, close_payload(1000))
+    ws.expect_close(1000, timeout=10)
+    ws.expect_eof(timeout=10)
+
+
+def test_websocket_backend_closes_tcp_first():
+    srv = h.raw_ws_backend(backend_close_session(close_first=True))
+    gw = ws_gate(srv.port)
+    client_closes(gw)
+    h.wait_until(lambda: "fin_after" in srv.state, 10, what="backend done")
+    got_fin, _ = srv.state["fin_after"]
+    check(not got_fin, "wsgate sent its FIN before the backend closed")
+    gw.wait_log(r"access: .* close=1000 by=client", 10)
+
+
+def test_backend_that_waits_for_our_fin_gets_it_after_close_timeout():
+    srv = h.raw_ws_backend(backend_close_session(close_first=False))
+    gw = ws_gate(srv.port, limits={"close_timeout": "1s"})
+    client_closes(gw)
+    h.wait_until(lambda: "fin_after" in srv.state, 10, what="backend done")
+    got_fin, waited = srv.state["fin_after"]
+    check(got_fin, "the backend never got wsgate's FIN")
+    check(waited >= 0.5, "FIN after %.2fs: before close_timeout" % waited)
+    gw.wait_log(r"access: .* close=1000 by=client", 10)
+
 if __name__ == "__main__":
     h.main(globals())
