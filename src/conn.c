@@ -2,19 +2,25 @@
  * conn — non-blocking stream sockets with batched, mostly copy-free
  * output (see conn.h for why wsgate does not use bufferevents here).
  *
+ * One edge-triggered event per conn watches both directions, registered
+ * once and never changed (as nginx does): pausing, resuming and waiting
+ * to write cost no epoll_ctl(2).  The conn remembers what the edges said
+ * (read_ready) and what it still has to do.
+ *
  * Reading: one recv(2) of up to CONN_READ_SIZE bytes into the thread's
- * read buffer per readiness event; the owner consumes the bytes in its
- * callback, in place.
+ * read buffer per turn; the owner consumes the bytes in its callback, in
+ * place.  A short read drained the socket; a full one means another turn
+ * (queued behind the other ready conns, for fairness).
  *
  * Writing: while a read is handled (a batch), what a conn is given goes
  * to a staging area of the thread: small pieces (frame headers, control
  * frames) are copied into it, payload still in the read buffer is only
  * pointed at.  When the batch ends each conn written to makes one
- * send(2) or sendmsg(2) of its staged pieces; whatever the kernel does not take is
- * copied into the conn's own evbuffer and the write event is watched
- * until it has gone.  Outside a batch a write is tried at once.  So a
+ * send(2) or sendmsg(2) of its staged pieces; whatever the kernel does
+ * not take is copied into the conn's own evbuffer, sent on the next
+ * writable edge.  Outside a batch a write is tried at once.  So a
  * relayed message is copied by the kernel only, and a conn's memory
- * while idle is the struct and its two events.
+ * while idle is the struct and its event.
  */
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -52,7 +58,7 @@ struct conn_stage {
 
 struct conn {
 	int			 fd;
-	struct event		*rev, *wev;	/* in the same allocation */
+	struct event		*ev;		/* in the same allocation */
 	struct evbuffer		*out;		/* what the kernel refused;
 						   allocated on first need */
 	struct conn_stage	*stage;		/* during a batch, or NULL */
@@ -66,8 +72,9 @@ struct conn {
 	bool			 dirty;
 	bool			 connecting;
 	bool			 want_read;
-	bool			 reading;	/* rev added */
-	bool			 watching;	/* wev added */
+	bool			 registered;	/* ev added */
+	bool			 read_ready;	/* bytes (or EOF) may wait */
+	bool			 rdhup;		/* the peer's FIN is in */
 	bool			 drain_wanted;	/* output went past lowat */
 	bool			 stopped;	/* conn_stop() */
 	bool			 eof;		/* read gave 0: nothing more */
@@ -78,10 +85,9 @@ static _Thread_local struct conn_stage	 conn_stages[CONN_STAGES];
 static _Thread_local struct conn	*conn_dirty;
 static _Thread_local unsigned		 conn_batching;
 
-static void	conn_read_ev_cb(evutil_socket_t, short, void *);
-static void	conn_write_ev_cb(evutil_socket_t, short, void *);
+static void	conn_ev_cb(evutil_socket_t, short, void *);
 
-/* The allocation: the struct, then the two events libevent sizes. */
+/* The allocation: the struct, then the event, as libevent sizes it. */
 static size_t
 conn_struct_size(void)
 {
@@ -96,17 +102,14 @@ conn_new(struct event_base *base, int fd)
 	struct conn	*c;
 	char		*mem;
 
-	if ((mem = calloc(1, conn_struct_size() + 2 * evsize)) == NULL)
+	if ((mem = calloc(1, conn_struct_size() + evsize)) == NULL)
 		return NULL;
 	c = (struct conn *)(void *)mem;
 	c->fd = fd;
 	c->lowat = SIZE_MAX;		/* no drain callbacks until asked */
-	c->rev = (struct event *)(void *)(mem + conn_struct_size());
-	c->wev = (struct event *)(void *)(mem + conn_struct_size() + evsize);
-	if (event_assign(c->rev, base, fd, EV_READ | EV_PERSIST,
-	    conn_read_ev_cb, c) == -1 ||
-	    event_assign(c->wev, base, fd, EV_WRITE | EV_PERSIST,
-	    conn_write_ev_cb, c) == -1) {
+	c->ev = (struct event *)(void *)(mem + conn_struct_size());
+	if (event_assign(c->ev, base, fd, EV_READ | EV_WRITE | EV_CLOSED |
+	    EV_ET | EV_PERSIST, conn_ev_cb, c) == -1) {
 		free(mem);
 		return NULL;
 	}
@@ -123,62 +126,57 @@ conn_setcb(struct conn *c, conn_read_cb *read_cb, conn_drain_cb *drain_cb,
 	c->arg = arg;
 }
 
+/*
+ * Watches the socket from now on.  Not before: a socket that is not yet
+ * connecting polls as hung up, which would look like a finished connect.
+ */
 static void
-conn_watch(struct conn *c, bool on)
+conn_register(struct conn *c)
 {
-	if (c->stopped)
-		on = false;
-	if (c->watching == on)
+	if (c->registered || c->stopped)
 		return;
-	c->watching = on;
-	if (on)
-		event_add(c->wev, NULL);
-	else
-		event_del(c->wev);
+	c->registered = true;
+	event_add(c->ev, NULL);
 }
 
-/* Runs the write handler from the loop, once (report, drain, connect). */
+/* Runs the handler from the loop, once, for what (EV_READ, EV_WRITE). */
 static void
-conn_activate(struct conn *c)
+conn_activate(struct conn *c, short what)
 {
 	if (!c->stopped)
-		event_active(c->wev, EV_WRITE, 1);
+		event_active(c->ev, what, 1);
 }
 
-static void
-conn_update_read(struct conn *c)
+static bool
+conn_can_read(const struct conn *c)
 {
-	bool	on = c->want_read && !c->connecting && !c->stopped && !c->eof;
-
-	if (c->reading == on)
-		return;
-	c->reading = on;
-	if (on)
-		event_add(c->rev, NULL);
-	else
-		event_del(c->rev);
+	return c->want_read && !c->connecting && !c->stopped && !c->eof;
 }
 
 void
 conn_read(struct conn *c, bool on)
 {
 	c->want_read = on;
-	conn_update_read(c);
+	if (c->connecting)
+		return;			/* conn_connect registers */
+	conn_register(c);
+	if (c->read_ready && conn_can_read(c))
+		conn_activate(c, EV_READ);	/* no edge will come again */
 }
 
 int
 conn_connect(struct conn *c, const struct sockaddr *sa, socklen_t salen)
 {
 	c->connecting = true;
-	conn_update_read(c);
 	if (connect(c->fd, sa, salen) == 0) {
 		/* Done at once (unix sockets): still reported from the loop. */
-		conn_activate(c);
+		conn_register(c);
+		conn_activate(c, EV_WRITE);
 		return 0;
 	}
 	if (errno != EINPROGRESS)
 		return -1;
-	conn_watch(c, true);
+	conn_register(c);
 	return 0;
 }
 
@@ -320,8 +318,7 @@ conn_fail(struct conn *c, int err)
 	conn_stage_release(c);
 	if (c->out != NULL)
 		evbuffer_drain(c->out, evbuffer_get_length(c->out));
-	conn_watch(c, false);
-	conn_activate(c);
+	conn_activate(c, EV_WRITE);
 }
 
 static bool
@@ -394,14 +391,14 @@ conn_flush(struct conn *c)
 			conn_fail(c, ENOMEM);
 			return;
 		}
-	} else if (!c->watching && conn_write_out(c) == -1) {
+	} else if (conn_write_out(c) == -1) {
 		return;
 	}
 	if (conn_outlen(c) > 0)
-		conn_watch(c, true);
-	else if (c->drain_wanted && !c->watching)
+		conn_register(c);	/* the writable edge sends the rest */
+	else if (c->drain_wanted)
 		/* Someone waits for the drain: tell them from the loop. */
-		conn_activate(c);
+		conn_activate(c, EV_WRITE);
 }
 
 static void
@@ -521,9 +518,7 @@ conn_stop(struct conn *c)
 	/* What this batch queued stays unsent too. */
 	conn_unmark_dirty(c);
 	conn_stage_release(c);
-	conn_update_read(c);
-	conn_watch(c, false);
-	event_del(c->wev);		/* an activation pending too */
+	event_del(c->ev);		/* an activation pending too */
 }
 
 void
@@ -533,8 +528,7 @@ conn_free(struct conn *c)
 		return;
 	conn_unmark_dirty(c);
 	conn_stage_release(c);
-	event_del(c->rev);
-	event_del(c->wev);
+	event_del(c->ev);
 	if (c->out != NULL)
 		evbuffer_free(c->out);
 	close(c->fd);
@@ -544,24 +538,33 @@ conn_free(struct conn *c)
 /* event handlers ------------------------------------------------------ */
 
 static void
-conn_read_ev_cb(evutil_socket_t fd, short what, void *arg)
+conn_on_readable(struct conn *c)
 {
-	struct conn	*c = arg;
-	ssize_t		 n;
+	ssize_t	n;
 
-	(void)what;
-	n = recv(fd, conn_rbuf, sizeof(conn_rbuf), 0);
+	n = recv(c->fd, conn_rbuf, sizeof(conn_rbuf), 0);
 	if (n > 0) {
+		/* A full read may have left more; a short one drained the
+		 * socket but for a FIN, which the same edge may carry. */
+		if ((size_t)n == sizeof(conn_rbuf) || c->rdhup)
+			conn_activate(c, EV_READ);
+		else
+			c->read_ready = false;
 		conn_batch_begin();
 		c->read_cb(c, conn_rbuf, (size_t)n, c->arg);
 		conn_batch_end();		/* c may be gone */
 		return;
 	}
-	if (n == -1 && !conn_errno_fatal(errno))
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		c->read_ready = false;
 		return;
-	/* EOF or error: level-triggered, so stop asking. */
-	c->eof = true;
-	conn_update_read(c);
+	}
+	if (n == -1 && errno == EINTR) {
+		conn_activate(c, EV_READ);
+		return;
+	}
+	c->eof = true;			/* EOF or error: nothing more to read */
+	c->read_ready = false;
 	c->event_cb(c, n == 0 ? CONN_EOF : CONN_ERROR, c->arg);
 }
 
@@ -572,7 +575,6 @@ conn_connect_done(struct conn *c)
 	socklen_t	len = sizeof(err);
 
 	c->connecting = false;
-	conn_watch(c, false);
 	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
 		err = errno;
 	if (err != 0) {
@@ -585,18 +587,23 @@ conn_connect_done(struct conn *c)
 		c->event_cb(c, CONN_ERROR, c->arg);
 		return;
 	}
-	conn_update_read(c);
 	conn_flush(c);
+	if (c->read_ready && conn_can_read(c))
+		conn_activate(c, EV_READ);
 	c->event_cb(c, CONN_CONNECTED, c->arg);
 }
 
-static void
-conn_write_ev_cb(evutil_socket_t fd, short what, void *arg)
+/* Whether a writable edge (or an activation) has anything to do. */
+static bool
+conn_write_work(const struct conn *c)
 {
-	struct conn	*c = arg;
+	return c->connecting || c->error != 0 || c->out != NULL ||
+	    (c->drain_wanted && conn_outlen(c) <= c->lowat);
+}
 
-	(void)fd;
-	(void)what;
+static void
+conn_on_writable(struct conn *c)
+{
 	if (c->connecting) {
 		conn_connect_done(c);
 		return;
@@ -608,11 +615,30 @@ conn_write_ev_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (conn_write_out(c) == -1)
 		return;
-	if (conn_outlen(c) == 0)
-		conn_watch(c, false);
 	if (c->drain_wanted && conn_outlen(c) <= c->lowat) {
 		c->drain_wanted = false;
 		if (c->drain_cb != NULL)
 			c->drain_cb(c, c->arg);
 	}
+}
+
+static void
+conn_ev_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn	*c = arg;
+
+	(void)fd;
+	if (what & EV_CLOSED)
+		c->rdhup = true;
+	if (what & (EV_READ | EV_CLOSED))
+		c->read_ready = true;
+	if ((what & EV_WRITE) && conn_write_work(c)) {
+		/* Its callbacks may free c: reading gets a turn of its own. */
+		if (c->read_ready && conn_can_read(c))
+			conn_activate(c, EV_READ);
+		conn_on_writable(c);
+		return;
+	}
+	if (c->read_ready && conn_can_read(c))
+		conn_on_readable(c);
 }

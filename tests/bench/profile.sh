@@ -11,7 +11,8 @@
 # The proxy (one wsgate worker, or one nginx worker configured as in
 # compare.sh) runs pinned to PROXY_CPU (1); echo-backend and wsgate-bench
 # to LOAD_CPU (0).  The arguments after the proxy name go to
-# wsgate-bench.  Counting starts 1 s into the run and lasts WINDOW (3) s.
+# wsgate-bench.  Counting starts 1 s into the run and lasts WINDOW (3) s;
+# the sampling (PERF_RECORD=1) takes the next WINDOW seconds.
 # Needs perf (Debian: linux-perf) and permission to trace (root, or
 # kernel.perf_event_paranoid <= -1).
 set -euo pipefail
@@ -105,8 +106,10 @@ wait_listen "$port" "$proxy_pid" 10
 target=$proxy_pid
 [ "$proxy" = nginx ] && target=$(pgrep -P "$proxy_pid" | head -n 1)
 
+run=$((WINDOW + 2))
+[ "${PERF_RECORD:-0}" = 1 ] && run=$((2 * WINDOW + 2))
 taskset -c "$LOAD_CPU" "$root/build/wsgate-bench" -q "$@" \
-    -u "ws://127.0.0.1:$port$path" -d $((WINDOW + 2)) -p "$proxy_pid" \
+    -u "ws://127.0.0.1:$port$path" -d "$run" -p "$proxy_pid" \
     -b "$backend_pid" >"$tmp/bench.out" &
 bench_pid=$!
 sleep 1
@@ -117,7 +120,7 @@ done
 perf stat -x, -e "$events" -p "$target" -o "$tmp/stat" -- sleep "$WINDOW"
 if [ "${PERF_RECORD:-0}" = 1 ]; then
 	perf record -q -e cpu-clock -F 2000 -p "$target" -o "$tmp/perf.data" \
-	    -- sleep 1 >/dev/null 2>&1
+	    -- sleep "$WINDOW" >/dev/null 2>&1
 fi
 wait "$bench_pid"
 
@@ -140,5 +143,5 @@ awk -F, -v ops="$ops" -v w="$WINDOW" -v unit="$unit" '
 if [ "${PERF_RECORD:-0}" = 1 ]; then
 	echo "hottest symbols (cpu-clock samples):"
 	perf report -i "$tmp/perf.data" --no-children --sort dso,sym 2>/dev/null |
-	    grep -v '^#' | grep '%' | head -n 25
+	    grep -v '^#' | grep '%' | head -n ${TOP:-25}
 fi
