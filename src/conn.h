@@ -9,9 +9,10 @@
  * HAProxy need two.  A conn reads into one buffer per thread and hands
  * the bytes to its owner, which parses them in place and queues what it
  * relays; everything queued while a read is handled goes out in one
- * write per destination when the handler returns.  The write event is
- * watched only while the kernel refuses bytes, so in the steady state a
- * message costs a read and a write.
+ * write per destination when the handler returns.  One edge-triggered
+ * event per socket is registered once and never changed, so in the
+ * steady state a message costs a read and a write, and a connection
+ * costs two epoll_ctl calls in its life.
  *
  * Callbacks never run from inside a conn_* call: errors found while
  * writing are reported from the event loop.
