@@ -97,6 +97,8 @@ integration: wsgate
 lint:
 	mandoc -Tlint -W warning man/wsgate.8 man/wsgate.yaml.5
 	./wsgate -t -c conf/wsgate.yaml
+	for f in tests/bench/*.sh tests/integration/run.sh scripts/*.sh; do \
+	    bash -n "$$f" || exit 1; done
 
 install: wsgate
 	install -D -m 0755 wsgate $(DESTDIR)$(SBINDIR)/wsgate
