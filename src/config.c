@@ -15,6 +15,7 @@
 #include <sys/un.h>
 #include <netdb.h>
 
+#include <assert.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -25,7 +26,13 @@
 #include <yaml.h>
 
 #include "config.h"
+#include "proxyproto.h"
 #include "units.h"
+
+/* A listener's setting goes to proxyproto_parse() as it is. */
+static_assert((int)CONFIG_PROXY_V1 == (int)PROXYPROTO_V1, "v1");
+static_assert((int)CONFIG_PROXY_V2 == (int)PROXYPROTO_V2, "v2");
+static_assert((int)CONFIG_PROXY_AUTO == (int)PROXYPROTO_AUTO, "auto");
 
 #define CONFIG_PATH_MAX	256
 
@@ -40,6 +47,8 @@ struct config_ctx {
 	size_t		 errlen;
 	unsigned	 nerrors;
 	struct config_route_ref *route_refs;	/* one per route */
+	yaml_node_t	*listen_node;		/* the first listen, if any */
+	yaml_node_t	*trusted_node;		/* trusted_proxies, if any */
 };
 
 typedef void (*config_key_fn)(struct config_ctx *, yaml_node_t *,
@@ -313,6 +322,67 @@ config_mapping(struct config_ctx *ctx, yaml_node_t *node, const char *path,
 	}
 }
 
+/* The value of key name in a mapping, or NULL (not there, not a mapping). */
+static yaml_node_t *
+config_value(struct config_ctx *ctx, yaml_node_t *node, const char *name)
+{
+	yaml_node_pair_t	*pair;
+	yaml_node_t		*key;
+
+	if (node->type != YAML_MAPPING_NODE)
+		return NULL;
+	for (pair = node->data.mapping.pairs.start;
+	    pair < node->data.mapping.pairs.top; pair++) {
+		key = yaml_document_get_node(ctx->doc, pair->key);
+		if (key->type == YAML_SCALAR_NODE &&
+		    strcmp((const char *)key->data.scalar.value, name) == 0)
+			return yaml_document_get_node(ctx->doc, pair->value);
+	}
+	return NULL;
+}
+
+/*
+ * A scalar that must be one of the first n names; *out gets its index.
+ * Returns 0, or -1 after reporting the allowed values.
+ */
+static int
+config_enum_n(struct config_ctx *ctx, yaml_node_t *node, const char *path,
+    const char *const *names, int n, int *out)
+{
+	char		 allowed[256] = "";
+	const char	*s;
+	int		 i;
+
+	if ((s = config_scalar(ctx, node, path)) == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (strcmp(s, names[i]) == 0) {
+			*out = i;
+			return 0;
+		}
+		if (i > 0)
+			strncat(allowed, n == 2 ? " or " : ", ",
+			    sizeof(allowed) - strlen(allowed) - 1);
+		strncat(allowed, names[i],
+		    sizeof(allowed) - strlen(allowed) - 1);
+	}
+	config_error(ctx, node, path, "\"%s\" must be %s%s", s,
+	    n > 2 ? "one of: " : "", allowed);
+	return -1;
+}
+
+/* The same for every name of a NULL-ended table. */
+static int
+config_enum(struct config_ctx *ctx, yaml_node_t *node, const char *path,
+    const char *const *names, int *out)
+{
+	int	n;
+
+	for (n = 0; names[n] != NULL; n++)
+		continue;
+	return config_enum_n(ctx, node, path, names, n, out);
+}
+
 /* Checks that node is a non-empty list; returns its item count or 0. */
 static size_t
 config_sequence(struct config_ctx *ctx, yaml_node_t *node, const char *path)
@@ -464,8 +534,33 @@ config_listen_address(struct config_ctx *ctx, yaml_node_t *node,
 	ls->address = config_strdup(s);
 }
 
+/*
+ * proxy_protocol: YAML false (or "false") for none, else the versions
+ * accepted, by the value of enum config_proxy_protocol.
+ */
+static const char *const config_proxy_names[] = {
+	[CONFIG_PROXY_OFF] = "false",
+	[CONFIG_PROXY_V1] = "v1",
+	[CONFIG_PROXY_V2] = "v2",
+	[CONFIG_PROXY_AUTO] = "auto",
+	NULL
+};
+
+static void
+config_listen_proxy_protocol(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, void *obj)
+{
+	struct config_listen	*ls = obj;
+	int			 v;
+
+	/* Whether trusted_proxies is set is checked once all is read. */
+	if (config_enum(ctx, node, path, config_proxy_names, &v) == 0)
+		ls->proxy_protocol = (enum config_proxy_protocol)v;
+}
+
 static const struct config_key config_listen_keys[] = {
 	{ "address", config_listen_address, true, { 0 } },
+	{ "proxy_protocol", config_listen_proxy_protocol, false, { 0 } },
 	{ NULL, NULL, false, { 0 } }
 };
 
@@ -477,6 +572,7 @@ config_listen(struct config_ctx *ctx, yaml_node_t *node, const char *path,
 	char		 sub[CONFIG_PATH_MAX];
 	size_t		 i, n;
 
+	ctx->listen_node = node;
 	if ((n = config_sequence(ctx, node, path)) == 0)
 		return;
 	cfg->listens = config_calloc(n, sizeof(*cfg->listens));
@@ -570,36 +666,6 @@ config_limits_key(struct config_ctx *ctx, yaml_node_t *node,
 }
 
 /* backends: ----------------------------------------------------------- */
-
-/*
- * A scalar that must be one of names (NULL-ended); *out gets its index.
- * Returns 0, or -1 after reporting the allowed values.
- */
-static int
-config_enum(struct config_ctx *ctx, yaml_node_t *node, const char *path,
-    const char *const *names, int *out)
-{
-	char		 allowed[256] = "";
-	const char	*s;
-	int		 i;
-
-	if ((s = config_scalar(ctx, node, path)) == NULL)
-		return -1;
-	for (i = 0; names[i] != NULL; i++) {
-		if (strcmp(s, names[i]) == 0) {
-			*out = i;
-			return 0;
-		}
-		if (i > 0)
-			strncat(allowed, i == 1 && names[2] == NULL ? " or " :
-			    ", ", sizeof(allowed) - strlen(allowed) - 1);
-		strncat(allowed, names[i],
-		    sizeof(allowed) - strlen(allowed) - 1);
-	}
-	config_error(ctx, node, path, "\"%s\" must be %s%s", s,
-	    i > 2 ? "one of: " : "", allowed);
-	return -1;
-}
 
 /*
  * s is a whole number between min and max: digits only, so that "-1",
@@ -896,6 +962,30 @@ config_backend_path(struct config_ctx *ctx, yaml_node_t *node,
 	config_path(ctx, node, path, &be->path);
 }
 
+/*
+ * A sender writes one version: "auto" would leave the receiver to guess
+ * which one it expects.
+ */
+static void
+config_backend_proxy_protocol(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, void *obj)
+{
+	struct backend	*be = obj;
+	int		 v;
+
+	if (node->type == YAML_SCALAR_NODE &&
+	    strcmp((const char *)node->data.scalar.value,
+	    config_proxy_names[CONFIG_PROXY_AUTO]) == 0) {
+		config_error(ctx, node, path, "\"auto\" must be v1 or v2: a "
+		    "sender picks one version");
+		return;
+	}
+	/* The names before "auto": false, v1, v2. */
+	if (config_enum_n(ctx, node, path, config_proxy_names,
+	    CONFIG_PROXY_AUTO, &v) == 0)
+		be->proxy_protocol = (enum config_proxy_protocol)v;
+}
+
 #define BACKEND(f)	offsetof(struct backend, f)
 
 static const struct config_key config_backend_keys[] = {
@@ -921,6 +1011,7 @@ static const struct config_key config_backend_keys[] = {
 	{ "health_check", config_backend_health_check, false, { 0 } },
 	{ "host", config_backend_host, false, { 0 } },
 	{ "path", config_backend_path, false, { 0 } },
+	{ "proxy_protocol", config_backend_proxy_protocol, false, { 0 } },
 	{ NULL, NULL, false, { 0 } }
 };
 
@@ -929,6 +1020,9 @@ static void
 config_backend_finish(struct config_ctx *ctx, yaml_node_t *node,
     const char *path, struct backend *be)
 {
+	yaml_node_t	*pp;
+	char		 sub[CONFIG_PATH_MAX];
+
 	if (be->handshake_timeout == 0)
 		be->handshake_timeout = be->connect_timeout;
 	if (be->retries == UINT_MAX)
@@ -936,6 +1030,12 @@ config_backend_finish(struct config_ctx *ctx, yaml_node_t *node,
 		    (unsigned)be->nservers - 1 : 0;
 	if (be->health_check.interval != 0 && be->health_check.path == NULL)
 		be->health_check.path = config_strdup("/");
+	/* A websocket backend learns the client from X-Forwarded-For. */
+	if (be->type != BACKEND_TCP && be->proxy_protocol != CONFIG_PROXY_OFF &&
+	    (pp = config_value(ctx, node, "proxy_protocol")) != NULL) {
+		snprintf(sub, sizeof(sub), "%s.proxy_protocol", path);
+		config_error(ctx, pp, sub, "proxy_protocol is for tcp backends");
+	}
 	if (be->type == BACKEND_WEBSOCKET)
 		return;
 	if (be->host != NULL || be->path != NULL)
@@ -1260,10 +1360,83 @@ config_workers(struct config_ctx *ctx, yaml_node_t *node, const char *path,
 		    "number from 1 to %d", s, CONFIG_MAX_WORKERS);
 }
 
+/* trusted_proxies: ---------------------------------------------------- */
+
+/*
+ * The peers allowed to send PROXY headers and whose X-Forwarded-For is
+ * kept: addresses and CIDR blocks.  An empty list is fine unless a
+ * listener reads PROXY headers (config_check_proxy_listeners).
+ */
+static void
+config_trusted_proxies(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, void *obj)
+{
+	struct config	*cfg = obj;
+	yaml_node_t	*item;
+	char		 sub[CONFIG_PATH_MAX];
+	const char	*s, *errstr;
+	size_t		 i, n;
+
+	ctx->trusted_node = node;
+	if (node->type != YAML_SEQUENCE_NODE) {
+		config_error(ctx, node, path, "must be a list, not %s",
+		    config_type_name(node));
+		return;
+	}
+	n = (size_t)(node->data.sequence.items.top -
+	    node->data.sequence.items.start);
+	if (n == 0)
+		return;
+	cfg->trusted_proxies = config_calloc(n, sizeof(*cfg->trusted_proxies));
+	for (i = 0; i < n; i++) {
+		snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
+		item = config_item(ctx, node, i);
+		if ((s = config_scalar(ctx, item, sub)) == NULL)
+			continue;
+		if (cidr_parse(s, &cfg->trusted_proxies[cfg->ntrusted_proxies],
+		    &errstr) == -1) {
+			config_error(ctx, item, sub, "\"%s\": %s", s, errstr);
+			continue;
+		}
+		cfg->ntrusted_proxies++;
+	}
+}
+
+/*
+ * A PROXY header names the client: accepted from anyone, it would let
+ * every client choose the address wsgate logs, limits and forwards.
+ * The listener's error is at its proxy_protocol; none when
+ * trusted_proxies has entries, even wrong ones (reported already).
+ */
+static void
+config_check_proxy_listeners(struct config_ctx *ctx)
+{
+	struct config	*cfg = ctx->cfg;
+	yaml_node_t	*tn = ctx->trusted_node, *item, *value;
+	char		 sub[CONFIG_PATH_MAX];
+	size_t		 i;
+
+	if (tn != NULL && (tn->type != YAML_SEQUENCE_NODE ||
+	    tn->data.sequence.items.top > tn->data.sequence.items.start))
+		return;
+	for (i = 0; i < cfg->nlistens; i++) {
+		if (cfg->listens[i].proxy_protocol == CONFIG_PROXY_OFF)
+			continue;
+		item = config_item(ctx, ctx->listen_node, i);
+		if ((value = config_value(ctx, item, "proxy_protocol")) == NULL)
+			continue;
+		snprintf(sub, sizeof(sub), "listen[%zu].proxy_protocol", i);
+		config_error(ctx, value, sub, "proxy_protocol needs "
+		    "trusted_proxies: the addresses of the load balancers "
+		    "allowed to send it");
+	}
+}
+
 /* top level: ---------------------------------------------------------- */
 
 static const struct config_key config_top_keys[] = {
 	{ "listen", config_listen, true, { 0 } },
+	{ "trusted_proxies", config_trusted_proxies, false, { 0 } },
 	{ "workers", config_workers, false, { 0 } },
 	{ "log", config_log, false, { 0 } },
 	{ "limits", config_limits_key, false, { 0 } },
@@ -1321,6 +1494,7 @@ config_free(struct config *cfg)
 	for (i = 0; i < cfg->nlistens; i++)
 		free(cfg->listens[i].address);
 	free(cfg->listens);
+	free(cfg->trusted_proxies);
 	for (i = 0; i < cfg->nbackends; i++) {
 		struct backend	*be = &cfg->backends[i];
 
@@ -1361,6 +1535,7 @@ config_check(struct config_ctx *ctx)
 {
 	if (ctx->route_refs != NULL)
 		config_link_routes(ctx, ctx->route_refs);
+	config_check_proxy_listeners(ctx);
 }
 
 static void

@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cidr.h"
 #include "log.h"
 
 #define CONFIG_ECHO_BACKEND	"echo"
@@ -48,10 +49,24 @@ enum route_frames {
 	ROUTE_FRAMES_TEXT	/* text messages, validated as UTF-8 */
 };
 
+/*
+ * PROXY protocol headers read by a listener or sent to a tcp backend.
+ * The values equal enum proxyproto_version's, so they can be passed
+ * to proxyproto_parse() as they are (config.c asserts it).
+ */
+enum config_proxy_protocol {
+	CONFIG_PROXY_OFF = 0,	/* none: the default */
+	CONFIG_PROXY_V1 = 1,
+	CONFIG_PROXY_V2 = 2,
+	CONFIG_PROXY_AUTO = 3	/* listeners only: either version */
+};
+
 struct config_listen {
 	char			*address;	/* as written */
 	struct sockaddr_storage	 ss;
 	socklen_t		 sslen;
+	enum config_proxy_protocol proxy_protocol; /* not OFF: the config
+						   has trusted_proxies */
 };
 
 struct backend_runtime;
@@ -102,6 +117,8 @@ struct backend {
 						   NULL to pass the client's */
 	char			*path;		/* websocket: prefix put before
 						   the request path, or NULL */
+	enum config_proxy_protocol proxy_protocol; /* tcp only: OFF, V1 or
+						   V2, sent first */
 	struct backend_runtime	*runtime;	/* timers and DNS, backend.c;
 						   control thread only */
 	pthread_mutex_t		 lock;		/* the run-time state of
@@ -142,6 +159,10 @@ struct config {
 	unsigned		 workers;	/* 1-64, or 0: auto */
 	struct config_listen	*listens;
 	size_t			 nlistens;
+	struct cidr		*trusted_proxies; /* peers whose PROXY
+						   headers and X-Forwarded-For
+						   are believed; NULL if none */
+	size_t			 ntrusted_proxies;
 	enum log_level		 log_level;
 	struct config_limits	 limits;
 	struct backend		*backends;	/* backends[0] is echo */

@@ -40,6 +40,11 @@
 #define CFG_B_WS	CFG_LISTEN CFG_ROUTES "backends:\n  b:\n" \
 			"    type: websocket\n    servers: [\"127.0.0.1:1\"]\n"
 
+/* A list of trusted proxies, and the error of a listener without one. */
+#define CFG_TRUSTED	"trusted_proxies: [10.0.0.0/8]\n"
+#define PP_NEEDS	"proxy_protocol needs trusted_proxies: the addresses " \
+			"of the load balancers allowed to send it"
+
 #define KiB	(1024ULL)
 #define MiB	(1024ULL * 1024)
 #define GiB	(1024ULL * 1024 * 1024)
@@ -278,6 +283,9 @@ START_TEST(test_config_defaults)
 	struct config	*cfg;
 
 	cfg = config_test_valid(CFG_LISTEN CFG_ROUTES);
+	ck_assert_int_eq(cfg->listens[0].proxy_protocol, CONFIG_PROXY_OFF);
+	ck_assert_ptr_null(cfg->trusted_proxies);
+	ck_assert_uint_eq(cfg->ntrusted_proxies, 0);
 	ck_assert_uint_eq(cfg->workers, CONFIG_WORKERS_AUTO);
 	ck_assert_int_eq(cfg->log_level, LOG_LEVEL_INFO);
 	ck_assert_uint_eq(cfg->limits.handshake_timeout, 10 * SEC);
@@ -614,6 +622,7 @@ START_TEST(test_config_backend_defaults)
 	ck_assert_ptr_null(be->health_check.path);
 	ck_assert_ptr_null(be->host);
 	ck_assert_ptr_null(be->path);
+	ck_assert_int_eq(be->proxy_protocol, CONFIG_PROXY_OFF);
 	ck_assert_uint_eq(be->nservers, 3);
 	for (i = 0; i < be->nservers; i++)
 		ck_assert_uint_eq(be->servers[i].weight, 1);
@@ -879,6 +888,142 @@ START_TEST(test_config_strip_prefix)
 END_TEST
 
 /*
+ * PROXY protocol and trusted_proxies.
+ */
+struct config_proxy_vector {
+	const char			*value;		/* as written */
+	enum config_proxy_protocol	 want;
+	bool				 backend;	/* allowed there too */
+};
+
+static const struct config_proxy_vector config_proxy_vectors[] = {
+	{ "false", CONFIG_PROXY_OFF, true },
+	{ "\"false\"", CONFIG_PROXY_OFF, true },
+	{ "'false'", CONFIG_PROXY_OFF, true },
+	{ "v1", CONFIG_PROXY_V1, true },
+	{ "\"v1\"", CONFIG_PROXY_V1, true },
+	{ "v2", CONFIG_PROXY_V2, true },
+	{ "auto", CONFIG_PROXY_AUTO, false },
+};
+
+START_TEST(test_config_listen_proxy_protocol)
+{
+	const struct config_proxy_vector	*v = &config_proxy_vectors[_i];
+	struct config				*cfg;
+	char					 text[512];
+
+	snprintf(text, sizeof(text), "listen:\n"
+	    "  - address: 127.0.0.1:8080\n    proxy_protocol: %s\n"
+	    "  - address: 127.0.0.1:8081\n"
+	    CFG_ROUTES "trusted_proxies: [10.0.0.0/8]\n", v->value);
+	cfg = config_test_valid(text);
+	ck_assert_int_eq(cfg->listens[0].proxy_protocol, v->want);
+	ck_assert_int_eq(cfg->listens[1].proxy_protocol, CONFIG_PROXY_OFF);
+	config_unref(cfg);
+}
+END_TEST
+
+START_TEST(test_config_backend_proxy_protocol)
+{
+	const struct config_proxy_vector	*v = &config_proxy_vectors[_i];
+	struct config				*cfg;
+	char					 text[512];
+
+	if (!v->backend)
+		return;
+	/* No trusted_proxies needed: a backend only sends the header. */
+	snprintf(text, sizeof(text), CFG_B_TCP "    proxy_protocol: %s\n",
+	    v->value);
+	cfg = config_test_valid(text);
+	ck_assert_int_eq(config_find_backend(cfg, "b")->proxy_protocol,
+	    v->want);
+	ck_assert_int_eq(cfg->listens[0].proxy_protocol, CONFIG_PROXY_OFF);
+	config_unref(cfg);
+}
+END_TEST
+
+START_TEST(test_config_websocket_proxy_protocol_off)
+{
+	struct config	*cfg;
+
+	/* Off is the default: saying so is no error on any backend. */
+	cfg = config_test_valid(CFG_B_WS "    proxy_protocol: false\n");
+	ck_assert_int_eq(config_find_backend(cfg, "b")->proxy_protocol,
+	    CONFIG_PROXY_OFF);
+	config_unref(cfg);
+}
+END_TEST
+
+static void
+config_check_cidr(const struct cidr *c, int family, const char *addr,
+    unsigned prefix)
+{
+	uint8_t	want[16];
+
+	memset(want, 0, sizeof(want));
+	ck_assert_int_eq(c->family, family);
+	ck_assert_int_eq(inet_pton(family, addr, want), 1);
+	ck_assert_msg(memcmp(c->addr, want, sizeof(want)) == 0, "%s", addr);
+	ck_assert_uint_eq(c->prefix, prefix);
+}
+
+START_TEST(test_config_trusted_proxies)
+{
+	struct config	*cfg;
+
+	/* Keys in any order: trusted_proxies may come after listen. */
+	cfg = config_test_valid("listen:\n"
+	    "  - { address: 127.0.0.1:8080, proxy_protocol: auto }\n"
+	    CFG_ROUTES "trusted_proxies:\n"
+	    "  - 10.0.0.0/8\n"
+	    "  - 192.0.2.7\n"
+	    "  - \"2001:db8::/32\"\n"
+	    "  - \"::1\"\n"
+	    "  - 0.0.0.0/0\n");
+	ck_assert_int_eq(cfg->listens[0].proxy_protocol, CONFIG_PROXY_AUTO);
+	ck_assert_uint_eq(cfg->ntrusted_proxies, 5);
+	config_check_cidr(&cfg->trusted_proxies[0], AF_INET, "10.0.0.0", 8);
+	config_check_cidr(&cfg->trusted_proxies[1], AF_INET, "192.0.2.7", 32);
+	config_check_cidr(&cfg->trusted_proxies[2], AF_INET6, "2001:db8::",
+	    32);
+	config_check_cidr(&cfg->trusted_proxies[3], AF_INET6, "::1", 128);
+	config_check_cidr(&cfg->trusted_proxies[4], AF_INET, "0.0.0.0", 0);
+	config_unref(cfg);
+
+	/* Before listen, in flow style. */
+	cfg = config_test_valid("trusted_proxies: [\"fd00::/8\"]\n"
+	    "listen:\n  - address: \"[::1]:8080\"\n    proxy_protocol: v2\n"
+	    CFG_ROUTES);
+	ck_assert_int_eq(cfg->listens[0].proxy_protocol, CONFIG_PROXY_V2);
+	ck_assert_uint_eq(cfg->ntrusted_proxies, 1);
+	config_check_cidr(&cfg->trusted_proxies[0], AF_INET6, "fd00::", 8);
+	config_unref(cfg);
+}
+END_TEST
+
+START_TEST(test_config_trusted_proxies_without_proxy_protocol)
+{
+	struct config	*cfg;
+
+	/* Trusted for X-Forwarded-For only: no listener reads headers. */
+	cfg = config_test_valid(CFG_LISTEN CFG_ROUTES
+	    "trusted_proxies: [10.1.0.0/16]\n");
+	ck_assert_uint_eq(cfg->ntrusted_proxies, 1);
+	config_unref(cfg);
+
+	/* An empty list is allowed when no listener needs one. */
+	cfg = config_test_valid(CFG_LISTEN CFG_ROUTES "trusted_proxies: []\n");
+	ck_assert_uint_eq(cfg->ntrusted_proxies, 0);
+	config_unref(cfg);
+
+	cfg = config_test_valid("listen:\n  - address: 127.0.0.1:8080\n"
+	    "    proxy_protocol: false\n" CFG_ROUTES "trusted_proxies: []\n");
+	ck_assert_int_eq(cfg->listens[0].proxy_protocol, CONFIG_PROXY_OFF);
+	config_unref(cfg);
+}
+END_TEST
+
+/*
  * Errors: the complete error text of a file, line by line.
  */
 struct config_error_vector {
@@ -891,12 +1036,12 @@ static const struct config_error_vector config_error_vectors[] = {
 	/* Unknown keys. */
 	{ "unknown key at top level",
 	  CFG_LISTEN CFG_ROUTES "bogus: 1\n",
-	  NAME ":6:1: bogus: unknown key (expected one of: listen, workers, "
-	  "log, limits, backends, routes)\n" },
+	  NAME ":6:1: bogus: unknown key (expected one of: listen, "
+	  "trusted_proxies, workers, log, limits, backends, routes)\n" },
 	{ "unknown key in a listener",
 	  "listen:\n  - address: 127.0.0.1:8080\n    tls: {}\n" CFG_ROUTES,
 	  NAME ":3:5: listen[0].tls: unknown key (expected one of: "
-	  "address)\n" },
+	  "address, proxy_protocol)\n" },
 	{ "unknown key in log",
 	  CFG_LISTEN CFG_ROUTES "log: { level: info, format: json }\n",
 	  NAME ":6:21: log.format: unknown key (expected one of: level)\n" },
@@ -912,7 +1057,7 @@ static const struct config_error_vector config_error_vectors[] = {
 	  NAME ":10:5: backends.b.weight: unknown key (expected one of: "
 	  "type, servers, balance, connect_timeout, handshake_timeout, "
 	  "retries, fail_threshold, fail_timeout, resolve_interval, "
-	  "health_check, host, path)\n" },
+	  "health_check, host, path, proxy_protocol)\n" },
 	{ "unknown key in a route",
 	  CFG_LISTEN "routes:\n  - match: { path: / }\n    backend: echo\n"
 	  "    timeout: 5s\n",
@@ -1562,6 +1707,110 @@ static const struct config_error_vector config_error_vectors[] = {
 	  CFG_LISTEN CFG_ROUTES "workers: [1]\n",
 	  NAME ":6:10: workers: must be a string, not a list\n" },
 
+	/* PROXY protocol and trusted_proxies. */
+	{ "proxy_protocol without trusted_proxies",
+	  "listen:\n  - address: 127.0.0.1:8080\n    proxy_protocol: v1\n"
+	  CFG_ROUTES,
+	  NAME ":3:21: listen[0].proxy_protocol: " PP_NEEDS "\n" },
+	{ "proxy_protocol with an empty trusted_proxies",
+	  "listen:\n  - address: 127.0.0.1:8080\n    proxy_protocol: auto\n"
+	  CFG_ROUTES "trusted_proxies: []\n",
+	  NAME ":3:21: listen[0].proxy_protocol: " PP_NEEDS "\n" },
+	{ "proxy_protocol on two listeners of three",
+	  "listen:\n  - { address: 127.0.0.1:1, proxy_protocol: v2 }\n"
+	  "  - { address: 127.0.0.1:2, proxy_protocol: false }\n"
+	  "  - address: 127.0.0.1:3\n    proxy_protocol: \"v1\"\n"
+	  CFG_ROUTES,
+	  NAME ":2:45: listen[0].proxy_protocol: " PP_NEEDS "\n"
+	  NAME ":5:21: listen[2].proxy_protocol: " PP_NEEDS "\n" },
+	{ "proxy_protocol true",
+	  "listen:\n  - address: 127.0.0.1:8080\n    proxy_protocol: true\n"
+	  CFG_ROUTES,
+	  NAME ":3:21: listen[0].proxy_protocol: \"true\" must be one of: "
+	  "false, v1, v2, auto\n" },
+	{ "proxy_protocol in upper case",
+	  "listen:\n  - address: 127.0.0.1:8080\n    proxy_protocol: V1\n"
+	  CFG_ROUTES CFG_TRUSTED,
+	  NAME ":3:21: listen[0].proxy_protocol: \"V1\" must be one of: "
+	  "false, v1, v2, auto\n" },
+	{ "proxy_protocol as a number",
+	  "listen:\n  - address: 127.0.0.1:8080\n    proxy_protocol: 2\n"
+	  CFG_ROUTES CFG_TRUSTED,
+	  NAME ":3:21: listen[0].proxy_protocol: \"2\" must be one of: "
+	  "false, v1, v2, auto\n" },
+	{ "proxy_protocol is a list",
+	  "listen:\n  - address: 127.0.0.1:8080\n    proxy_protocol: [v1]\n"
+	  CFG_ROUTES CFG_TRUSTED,
+	  NAME ":3:21: listen[0].proxy_protocol: must be a string, not a "
+	  "list\n" },
+	{ "trusted_proxies is a scalar",
+	  CFG_LISTEN CFG_ROUTES "trusted_proxies: 10.0.0.0/8\n",
+	  NAME ":6:18: trusted_proxies: must be a list, not a scalar\n" },
+	{ "trusted_proxies is empty",
+	  CFG_LISTEN CFG_ROUTES "trusted_proxies:\n",
+	  NAME ":6:17: trusted_proxies: must be a list, not a scalar\n" },
+	{ "trusted_proxies is a mapping",
+	  CFG_LISTEN CFG_ROUTES "trusted_proxies: { lb: 10.0.0.0/8 }\n",
+	  NAME ":6:18: trusted_proxies: must be a list, not a mapping\n" },
+	/* Not a list: its error is enough, the listener's would repeat it. */
+	{ "trusted_proxies is a scalar, with a proxy listener",
+	  "listen:\n  - address: 127.0.0.1:8080\n    proxy_protocol: v1\n"
+	  CFG_ROUTES "trusted_proxies: 10.0.0.0/8\n",
+	  NAME ":7:18: trusted_proxies: must be a list, not a scalar\n" },
+	{ "trusted_proxies entries, every error",
+	  CFG_LISTEN CFG_ROUTES "trusted_proxies:\n"
+	  "  - 10.0.0.1/8\n"
+	  "  - 10.0.0.0/33\n"
+	  "  - lb.example.com\n"
+	  "  - 192.0.2.7\n"
+	  "  - [10.0.0.0/8]\n"
+	  "  - \"2001:db8::1/32\"\n"
+	  "  - \"::/129\"\n"
+	  "  - 10.0.0.0/08\n"
+	  "  - \"\"\n",
+	  NAME ":7:5: trusted_proxies[0]: \"10.0.0.1/8\": host bits set\n"
+	  NAME ":8:5: trusted_proxies[1]: \"10.0.0.0/33\": prefix out of "
+	  "range\n"
+	  NAME ":9:5: trusted_proxies[2]: \"lb.example.com\": not an "
+	  "address\n"
+	  NAME ":11:5: trusted_proxies[4]: must be a string, not a list\n"
+	  NAME ":12:5: trusted_proxies[5]: \"2001:db8::1/32\": host bits "
+	  "set\n"
+	  NAME ":13:5: trusted_proxies[6]: \"::/129\": prefix out of range\n"
+	  NAME ":14:5: trusted_proxies[7]: \"10.0.0.0/08\": not an "
+	  "address\n"
+	  NAME ":15:5: trusted_proxies[8]: \"\": not an address\n" },
+	/* Entries were given: only their errors, not the listener's. */
+	{ "trusted_proxies all wrong, with a proxy listener",
+	  "listen:\n  - address: 127.0.0.1:8080\n    proxy_protocol: v2\n"
+	  CFG_ROUTES "trusted_proxies: [10.0.0.1/8]\n",
+	  NAME ":7:19: trusted_proxies[0]: \"10.0.0.1/8\": host bits set\n" },
+	{ "duplicate trusted_proxies",
+	  CFG_LISTEN CFG_ROUTES CFG_TRUSTED "trusted_proxies: [\"::1\"]\n",
+	  NAME ":7:1: trusted_proxies: duplicate key\n" },
+	{ "backend proxy_protocol auto",
+	  CFG_B_TCP "    proxy_protocol: auto\n",
+	  NAME ":10:21: backends.b.proxy_protocol: \"auto\" must be v1 or "
+	  "v2: a sender picks one version\n" },
+	{ "backend proxy_protocol true",
+	  CFG_B_TCP "    proxy_protocol: true\n",
+	  NAME ":10:21: backends.b.proxy_protocol: \"true\" must be one of: "
+	  "false, v1, v2\n" },
+	{ "backend proxy_protocol is a mapping",
+	  CFG_B_TCP "    proxy_protocol: { version: 1 }\n",
+	  NAME ":10:21: backends.b.proxy_protocol: must be a string, not a "
+	  "mapping\n" },
+	{ "proxy_protocol on a websocket backend",
+	  CFG_B_WS "    proxy_protocol: v1\n",
+	  NAME ":10:21: backends.b.proxy_protocol: proxy_protocol is for tcp "
+	  "backends\n" },
+	{ "proxy_protocol before the type of a websocket backend",
+	  CFG_LISTEN CFG_ROUTES "backends:\n"
+	  "  b: { proxy_protocol: v2, type: websocket, "
+	  "servers: [\"127.0.0.1:1\"] }\n",
+	  NAME ":7:24: backends.b.proxy_protocol: proxy_protocol is for tcp "
+	  "backends\n" },
+
 	/* Files that are not a configuration. */
 	{ "yaml syntax error", "listen: {a: 1\n",
 	  NAME ":2:1: syntax error: did not find expected ',' or '}' while "
@@ -1764,7 +2013,8 @@ static const char config_many_yaml[] =
 
 static const char config_many_errors[] =
 	NAME ":2:14: listen[0].address: \"0.0.0.0\": must be host:port\n"
-	NAME ":3:5: listen[1].port: unknown key (expected one of: address)\n"
+	NAME ":3:5: listen[1].port: unknown key (expected one of: address, "
+	    "proxy_protocol)\n"
 	NAME ":3:5: listen[1]: missing key \"address\"\n"
 	NAME ":4:15: log.level: \"verbose\" must be one of: error, warn, "
 	    "info, debug\n"
@@ -1786,8 +2036,8 @@ static const char config_many_errors[] =
 	NAME ":21:14: routes[2].origins: must not be empty\n"
 	NAME ":22:20: routes[2].match.host: \"a b\" must be a host name "
 	    "without port\n"
-	NAME ":23:1: extra: unknown key (expected one of: listen, workers, "
-	    "log, limits, backends, routes)\n"
+	NAME ":23:1: extra: unknown key (expected one of: listen, "
+	    "trusted_proxies, workers, log, limits, backends, routes)\n"
 	NAME ":16:14: routes[0].backend: unknown backend \"nope\"\n";
 
 START_TEST(test_config_error_many)
@@ -1800,6 +2050,41 @@ START_TEST(test_config_error_many)
 	config_test_refused(v.name, config_many_yaml, errors, sizeof(errors));
 	ck_assert_msg(config_test_lines(errors) == 17, "%zu errors:\n%s",
 	    config_test_lines(errors), errors);
+	config_check_errors(&v, errors);
+}
+END_TEST
+
+/*
+ * The proxy settings of one file: each error once, the listener's (which
+ * needs the whole file) last.
+ */
+START_TEST(test_config_proxy_errors_many)
+{
+	static const struct config_error_vector	 v = {
+		"many proxy errors",
+		"listen:\n"
+		"  - address: 127.0.0.1:1\n"
+		"    proxy_protocol: v1\n"				/* 3 */
+		"  - address: 127.0.0.1:2\n"
+		"    proxy_protocol: v3\n"				/* 5 */
+		"trusted_proxies: []\n"
+		"backends:\n"
+		"  w: { type: websocket, servers: [\"127.0.0.1:1\"], "
+		"proxy_protocol: v2 }\n"				/* 8 */
+		"  t: { type: tcp, servers: [\"127.0.0.1:1\"], "
+		"proxy_protocol: auto }\n"				/* 9 */
+		CFG_ROUTES,
+		NAME ":5:21: listen[1].proxy_protocol: \"v3\" must be one of: "
+		"false, v1, v2, auto\n"
+		NAME ":8:67: backends.w.proxy_protocol: proxy_protocol is for "
+		"tcp backends\n"
+		NAME ":9:61: backends.t.proxy_protocol: \"auto\" must be v1 or "
+		"v2: a sender picks one version\n"
+		NAME ":3:21: listen[0].proxy_protocol: " PP_NEEDS "\n"
+	};
+	char					 errors[4096];
+
+	config_test_refused(v.name, v.text, errors, sizeof(errors));
 	config_check_errors(&v, errors);
 }
 END_TEST
@@ -1994,6 +2279,17 @@ check_suite(void)
 	tcase_add_test(tc, test_config_too_many_servers);
 	tcase_add_test(tc, test_config_unix_path_length);
 	tcase_add_test(tc, test_config_strip_prefix);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("proxy");
+	tcase_add_loop_test(tc, test_config_listen_proxy_protocol, 0,
+	    CONFIG_NELEM(config_proxy_vectors));
+	tcase_add_loop_test(tc, test_config_backend_proxy_protocol, 0,
+	    CONFIG_NELEM(config_proxy_vectors));
+	tcase_add_test(tc, test_config_websocket_proxy_protocol_off);
+	tcase_add_test(tc, test_config_trusted_proxies);
+	tcase_add_test(tc, test_config_trusted_proxies_without_proxy_protocol);
+	tcase_add_test(tc, test_config_proxy_errors_many);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");
