@@ -410,6 +410,25 @@ handshake_offer_print(const void *arg, const char *tok, size_t len)
 	return NULL;
 }
 
+/*
+ * X-Forwarded-For: the client, after what a trusted proxy in front of
+ * wsgate wrote (every such header, in order); otherwise the client alone.
+ */
+static void
+handshake_forwarded_for(FILE *fp, const struct handshake_upstream *up)
+{
+	static const char *const	 xff[] = { "X-Forwarded-For", NULL };
+	const struct http_fields	*f = &up->req->fields;
+	size_t				 i;
+
+	fputs("X-Forwarded-For: ", fp);
+	for (i = 0; up->trust_forwarded_for && i < f->n; i++)
+		if (handshake_name_in(&f->h[i], xff) && f->h[i].value_len > 0)
+			fprintf(fp, "%.*s, ", (int)f->h[i].value_len,
+			    f->h[i].value);
+	fprintf(fp, "%s\r\n", up->client_ip);
+}
+
 char *
 handshake_upstream_request(const struct handshake_upstream *up, size_t *len)
 {
@@ -446,13 +465,13 @@ handshake_upstream_request(const struct handshake_upstream *up, size_t *len)
 		fprintf(fp, "%.*s: %.*s\r\n", (int)h->name_len, h->name,
 		    (int)h->value_len, h->value);
 	}
+	handshake_forwarded_for(fp, up);
 	/* RFC 7239 §6: IPv6 addresses are quoted and bracketed. */
 	v6 = strchr(up->client_ip, ':') != NULL;
-	fprintf(fp, "X-Forwarded-For: %s\r\n"
-	    "X-Forwarded-Proto: %s\r\n"
+	fprintf(fp, "X-Forwarded-Proto: %s\r\n"
 	    "X-Forwarded-Host: %.*s\r\n"
 	    "Forwarded: for=%s%s%s;host=\"%.*s\";proto=%s\r\n"
-	    "\r\n", up->client_ip, up->scheme, (int)host->value_len,
+	    "\r\n", up->scheme, (int)host->value_len,
 	    host->value, v6 ? "\"[" : "", up->client_ip, v6 ? "]\"" : "",
 	    (int)host->value_len, host->value, up->scheme);
 	fclose(fp);

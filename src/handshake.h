@@ -56,6 +56,8 @@ struct handshake_upstream {
 	const struct route	*rt;
 	const struct backend	*be;
 	const char		*client_ip;	/* for X-Forwarded-For */
+	bool			 trust_forwarded_for; /* keep the request's
+						   X-Forwarded-For, append */
 	const char		*scheme;	/* "http" or "https" */
 	char			 key[25];	/* wsgate's own key */
 };

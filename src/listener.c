@@ -44,6 +44,7 @@ struct listener_sock {
 	struct evconnlistener	*evl;
 	struct event		*resume;	/* EMFILE back-off */
 	struct config		*cfg;
+	const struct config_listen *cl;		/* in cfg */
 	const char		*name;		/* in the set */
 	unsigned		 worker;
 };
@@ -60,7 +61,7 @@ listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	struct listener_sock	*ls = arg;
 
 	session_accept(evconnlistener_get_base(evl), ls->worker, fd, sa,
-	    (socklen_t)salen, ls->cfg);
+	    (socklen_t)salen, ls->cfg, ls->cl);
 }
 
 static void
@@ -230,6 +231,7 @@ listener_start(struct listener_set *set, unsigned worker,
 					    worker];
 
 		ls->cfg = cfg;
+		ls->cl = &cfg->listens[i];
 		ls->name = set->names[i];
 		ls->worker = worker;
 		/* Backlog 0: listening already (-1 would listen again, 128). */

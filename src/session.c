@@ -32,6 +32,7 @@
 #include <event2/buffer.h>
 #include <event2/util.h>
 
+#include "cidr.h"
 #include "log.h"
 #include "session.h"
 #include "session_int.h"
@@ -521,41 +522,71 @@ session_close(struct session *s, const char *reason)
 	event_active(s->free_ev, EV_TIMEOUT, 0);
 }
 
-/* "ip:port" of the client, and the ip alone for X-Forwarded-For. */
+/* "ip" and "ip:port" ("[ip]:port") of an address, for logs and headers. */
 static void
-session_name_peer(struct session *s, const struct sockaddr *sa,
-    socklen_t salen)
+session_addr_text(const struct sockaddr *sa, char *ip, size_t iplen,
+    char *peer, size_t peerlen)
 {
-	uint16_t	port = 0;
-
-	if (salen <= sizeof(s->peer_ss))
-		memcpy(&s->peer_ss, sa, salen);
-	snprintf(s->ip, sizeof(s->ip), "unknown");
+	snprintf(ip, iplen, "unknown");
 	if (sa->sa_family == AF_INET) {
 		const struct sockaddr_in *sin = (const void *)sa;
 
-		evutil_inet_ntop(AF_INET, &sin->sin_addr, s->ip,
-		    sizeof(s->ip));
-		port = ntohs(sin->sin_port);
-		snprintf(s->peer, sizeof(s->peer), "%s:%u", s->ip, port);
+		evutil_inet_ntop(AF_INET, &sin->sin_addr, ip, iplen);
+		snprintf(peer, peerlen, "%s:%u", ip, ntohs(sin->sin_port));
 	} else if (sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *sin6 = (const void *)sa;
 
-		evutil_inet_ntop(AF_INET6, &sin6->sin6_addr, s->ip,
-		    sizeof(s->ip));
-		port = ntohs(sin6->sin6_port);
-		snprintf(s->peer, sizeof(s->peer), "[%s]:%u", s->ip, port);
+		evutil_inet_ntop(AF_INET6, &sin6->sin6_addr, ip, iplen);
+		snprintf(peer, peerlen, "[%s]:%u", ip,
+		    ntohs(sin6->sin6_port));
 	} else {
-		snprintf(s->peer, sizeof(s->peer), "%s", s->ip);
+		snprintf(peer, peerlen, "%s", ip);
 	}
+}
+
+/* The client: its address for ip_hash, its names for logs and headers. */
+void
+session_name_peer(struct session *s, const struct sockaddr *sa,
+    socklen_t salen)
+{
+	if (salen <= sizeof(s->peer_ss))
+		memcpy(&s->peer_ss, sa, salen);
+	session_addr_text(sa, s->ip, sizeof(s->ip), s->peer, sizeof(s->peer));
+}
+
+/*
+ * A listener that takes PROXY headers takes them from trusted_proxies
+ * only: anyone else could claim any address.  Closed without an answer.
+ */
+static bool
+session_proxy_refused(const struct config *cfg, const struct config_listen *cl,
+    const struct sockaddr *sa)
+{
+	if (cl->proxy_protocol == CONFIG_PROXY_OFF ||
+	    cidr_list_match(cfg->trusted_proxies, cfg->ntrusted_proxies, sa))
+		return false;
+	if (log_enabled(LOG_LEVEL_INFO)) {
+		char	ip[INET6_ADDRSTRLEN], peer[INET6_ADDRSTRLEN + 8];
+
+		session_addr_text(sa, ip, sizeof(ip), peer, sizeof(peer));
+		log_info("%s is not in trusted_proxies: no PROXY header taken "
+		    "from it, connection closed", peer);
+	}
+	return true;
 }
 
 void
 session_accept(struct event_base *base, unsigned worker, evutil_socket_t fd,
-    const struct sockaddr *sa, socklen_t salen, struct config *cfg)
+    const struct sockaddr *sa, socklen_t salen, struct config *cfg,
+    const struct config_listen *cl)
 {
 	struct session	*s;
 	int		 one = 1;
+
+	if (session_proxy_refused(cfg, cl, sa)) {
+		evutil_closesocket(fd);
+		return;
+	}
 
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		log_warn("session: calloc");
@@ -568,6 +599,14 @@ session_accept(struct event_base *base, unsigned worker, evutil_socket_t fd,
 	s->cfg = config_ref(cfg);
 	gettimeofday(&s->started, NULL);
 	session_name_peer(s, sa, salen);
+	s->listen = cl;
+	s->proxy_pending = cl->proxy_protocol != CONFIG_PROXY_OFF;
+	s->peer_trusted = cidr_list_match(cfg->trusted_proxies,
+	    cfg->ntrusted_proxies, sa);
+	s->local_len = sizeof(s->local_ss);
+	if (getsockname(fd, (struct sockaddr *)&s->local_ss, &s->local_len) ==
+	    -1)
+		s->local_len = 0;
 	snprintf(s->target, sizeof(s->target), "-");
 	s->client.s = s;
 	s->client.name = "client";

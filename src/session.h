@@ -16,12 +16,12 @@
 
 /*
  * Takes over a socket accepted by worker number worker (the thread of
- * base); the session holds a reference to cfg for its whole life.  On
- * failure the socket is closed.
+ * base) on the listener cl of cfg; the session holds a reference to cfg
+ * for its whole life.  On failure the socket is closed.
  */
 void	session_accept(struct event_base *base, unsigned worker,
 	    evutil_socket_t fd, const struct sockaddr *sa, socklen_t salen,
-	    struct config *cfg);
+	    struct config *cfg, const struct config_listen *cl);
 
 /* Number of live sessions of the calling worker thread. */
 size_t	session_count(void);

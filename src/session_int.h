@@ -94,7 +94,14 @@ struct session {
 	char			 ip[INET6_ADDRSTRLEN];
 	char			 peer[INET6_ADDRSTRLEN + 8];
 	char			 target[128];	/* query redacted */
-	struct sockaddr_storage	 peer_ss;
+	struct sockaddr_storage	 peer_ss;	/* the client (PROXY header's
+						   source when there is one) */
+	struct sockaddr_storage	 local_ss;	/* the address it reached */
+	socklen_t		 local_len;
+	const struct config_listen *listen;
+	bool			 proxy_pending;	/* PROXY header expected */
+	bool			 proxied;	/* the header named the client */
+	bool			 peer_trusted;	/* TCP peer in trusted_proxies */
 
 	struct endpoint		 client;
 	struct endpoint		 backend;
@@ -118,6 +125,8 @@ struct session {
 };
 
 /* session.c */
+void	session_name_peer(struct session *, const struct sockaddr *,
+	    socklen_t);
 void	session_set_state(struct session *, enum session_state);
 void	session_arm(struct event *, uint64_t);
 void	session_note_close(struct session *, unsigned, const char *,

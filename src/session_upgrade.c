@@ -19,6 +19,7 @@
 #include <event2/util.h>
 
 #include "log.h"
+#include "proxyproto.h"
 #include "session_int.h"
 
 /* The most of a refusal's body passed to the client. */
@@ -139,17 +140,62 @@ session_keep_head(struct session *s, const char *head, size_t len)
 	return 0;
 }
 
+/*
+ * The PROXY header a trusted load balancer sends first (listen[].
+ * proxy_protocol): its source becomes the client everywhere.  Returns 0
+ * once it is read (and removed), -1 while more is needed or after the
+ * session was closed for a bad header.
+ */
+static int
+session_read_proxy(struct session *s)
+{
+	struct evbuffer			*in = s->client.held;
+	struct proxyproto_header	 h;
+	size_t				 len = evbuffer_get_length(in);
+	const char			*errstr;
+	char				 via[sizeof(s->peer)];
+
+	switch (proxyproto_parse(evbuffer_pullup(in, (ev_ssize_t)len), len,
+	    (enum proxyproto_version)s->listen->proxy_protocol, &h,
+	    &errstr)) {
+	case PROXYPROTO_NEED_MORE:
+		return -1;
+	case PROXYPROTO_ERROR:
+		log_info("session %llu: %s: bad PROXY header: %s",
+		    (unsigned long long)s->id, s->peer, errstr);
+		session_close(s, "bad PROXY header");
+		return -1;
+	case PROXYPROTO_OK:
+		break;
+	}
+	evbuffer_drain(in, h.len);
+	s->proxy_pending = false;
+	if (h.local)
+		return 0;	/* the balancer's own check: keep its address */
+	memcpy(via, s->peer, sizeof(via));
+	session_name_peer(s, (struct sockaddr *)&h.src, h.srclen);
+	log_debug("session %llu: PROXY header from %s: client %s",
+	    (unsigned long long)s->id, via, s->peer);
+	memcpy(&s->local_ss, &h.dst, h.dstlen);
+	s->local_len = h.dstlen;
+	s->proxied = true;
+	return 0;
+}
+
 void
 session_read_head(struct session *s)
 {
 	struct evbuffer		*in = s->client.held;
 	struct http_request	 req;
 	struct handshake_result	 hr;
-	size_t			 len = evbuffer_get_length(in);
+	size_t			 len;
 	const char		*errstr;
 	int			 status;
 	char			*head;
 
+	if (s->proxy_pending && session_read_proxy(s) == -1)
+		return;
+	len = evbuffer_get_length(in);
 	head = (char *)evbuffer_pullup(in, (ev_ssize_t)len);
 	switch (http_parse_request(head, len,
 	    s->cfg->limits.max_request_head, &req, &status, &errstr)) {
@@ -277,6 +323,10 @@ session_upstream_request(struct session *s)
 	up->rt = s->rt;
 	up->be = s->rt->be;
 	up->client_ip = s->ip;
+	/* A trusted HTTP proxy wrote the X-Forwarded-For it sends; behind
+	 * an L4 balancer (PROXY header) the client wrote it. */
+	up->trust_forwarded_for = s->peer_trusted && !s->proxied &&
+	    s->listen->proxy_protocol == CONFIG_PROXY_OFF;
 	up->scheme = "http";
 	handshake_upstream_key(up);
 	req = handshake_upstream_request(up, &len);
@@ -284,6 +334,33 @@ session_upstream_request(struct session *s)
 	free(req);
 	session_set_state(s, SESSION_UPGRADING);
 	conn_read(s->backend.conn, true);
+}
+
+/*
+ * backends.X.proxy_protocol: a tcp backend learns the client's address
+ * from a PROXY header, the first bytes it gets.
+ */
+static void
+session_send_proxy(struct session *s)
+{
+	uint8_t	hdr[PROXYPROTO_FORMAT_MAX];
+	size_t	n;
+
+	switch (s->rt->be->proxy_protocol) {
+	case CONFIG_PROXY_V1:
+		n = proxyproto_format_v1((char *)hdr, sizeof(hdr),
+		    (struct sockaddr *)&s->peer_ss, s->local_len > 0 ?
+		    (struct sockaddr *)&s->local_ss : NULL);
+		break;
+	case CONFIG_PROXY_V2:
+		n = proxyproto_format_v2(hdr, sizeof(hdr),
+		    (struct sockaddr *)&s->peer_ss, s->local_len > 0 ?
+		    (struct sockaddr *)&s->local_ss : NULL);
+		break;
+	default:
+		return;
+	}
+	(void)conn_write(s->backend.conn, hdr, n);
 }
 
 static void
@@ -296,6 +373,7 @@ session_connected(struct session *s)
 		return;
 	}
 	backend_report(s->rt->be, s->srv, true, backend_now());
+	session_send_proxy(s);
 	session_upgraded(s, &s->up->hr);
 }
 

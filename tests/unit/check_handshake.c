@@ -1096,6 +1096,41 @@ START_TEST(test_handshake_upstream_request)
 }
 END_TEST
 
+/*
+ * From a trusted HTTP proxy (trust_forwarded_for) every X-Forwarded-For
+ * of the request is kept, in order, and the client (the proxy) appended;
+ * from anyone else they are replaced.  The other forwarding fields are
+ * always wsgate's own.
+ */
+START_TEST(test_handshake_upstream_forwarded_for_trust)
+{
+	static const char	 fields[] =
+	    "X-Forwarded-For: 198.51.100.1, 198.51.100.2\r\n"
+	    "X-Forwarded-Proto: https\r\n"
+	    "X-Forwarded-For: 198.51.100.3\r\n"
+	    "X-Forwarded-For: \r\n";
+	struct hs_up_client		 c;
+	struct handshake_upstream	 up;
+	char				 text[2048];
+
+	hs_up_prepare(&c, hs_up_head(&c, "/any", "Upgrade", fields),
+	    HS_UP_ANY, "192.0.2.7", "http", &up);
+	up.trust_forwarded_for = true;
+	hs_up_request_text(&up, text, sizeof(text));
+	ck_assert_ptr_nonnull(strstr(text, "\r\nX-Forwarded-For: 198.51.100.1, "
+	    "198.51.100.2, 198.51.100.3, 192.0.2.7\r\n"));
+	ck_assert_ptr_nonnull(strstr(text, "\r\nX-Forwarded-Proto: http\r\n"));
+	ck_assert_ptr_nonnull(strstr(text, "Forwarded: for=192.0.2.7;"));
+	hs_check_request_fields("trusted", text);
+
+	up.trust_forwarded_for = false;
+	hs_up_request_text(&up, text, sizeof(text));
+	ck_assert_ptr_nonnull(strstr(text,
+	    "\r\nX-Forwarded-For: 192.0.2.7\r\n"));
+	ck_assert_ptr_null(strstr(text, "198.51.100"));
+}
+END_TEST
+
 START_TEST(test_handshake_upstream_request_minimal)
 {
 	static const char	 want[] =
@@ -2119,6 +2154,7 @@ check_suite(void)
 	tcase_add_test(tc, test_handshake_upstream_key_sent);
 	tcase_add_test(tc, test_handshake_upstream_request);
 	tcase_add_test(tc, test_handshake_upstream_request_minimal);
+	tcase_add_test(tc, test_handshake_upstream_forwarded_for_trust);
 	tcase_add_loop_test(tc, test_handshake_upstream_path, 0,
 	    HS_NELEM(hs_up_path_vectors));
 	tcase_add_loop_test(tc, test_handshake_upstream_host, 0,
