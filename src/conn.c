@@ -27,11 +27,14 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "conn.h"
 
@@ -69,6 +72,7 @@ struct conn {
 	void			*arg;
 	size_t			 lowat;
 	int			 error;		/* a write failed: errno */
+	bool			 error_reported;
 	bool			 dirty;
 	bool			 connecting;
 	bool			 want_read;
@@ -77,6 +81,8 @@ struct conn {
 	bool			 rdhup;		/* the peer's FIN is in */
 	bool			 drain_wanted;	/* output went past lowat */
 	bool			 stopped;	/* conn_stop() */
+	SSL			*ssl;		/* TLS, or NULL */
+	bool			 tls_handshaking;
 	bool			 eof;		/* read gave 0: nothing more */
 };
 
@@ -84,8 +90,12 @@ static _Thread_local uint8_t		 conn_rbuf[CONN_READ_SIZE];
 static _Thread_local struct conn_stage	 conn_stages[CONN_STAGES];
 static _Thread_local struct conn	*conn_dirty;
 static _Thread_local unsigned		 conn_batching;
+static _Thread_local char		 conn_tls_why[120];
 
 static void	conn_ev_cb(evutil_socket_t, short, void *);
+static int	conn_tls_handshake(struct conn *);
+static int	conn_tls_write_out(struct conn *);
+static void	conn_tls_on_readable(struct conn *);
 
 /* The allocation: the struct, then the event, as libevent sizes it. */
 static size_t
@@ -315,6 +325,7 @@ static void
 conn_fail(struct conn *c, int err)
 {
 	c->error = err;
+	c->eof = true;			/* nothing more is read from it */
 	conn_stage_release(c);
 	if (c->out != NULL)
 		evbuffer_drain(c->out, evbuffer_get_length(c->out));
@@ -381,7 +392,10 @@ conn_flush(struct conn *c)
 			conn_fail(c, ENOMEM);
 		return;
 	}
-	if (st != NULL) {
+	if (c->ssl != NULL) {
+		if (conn_tls_write_out(c) == -1)
+			return;
+	} else if (st != NULL) {
 		n = conn_send_stage(c->fd, st);
 		if (n == -1 && conn_errno_fatal(errno)) {
 			conn_fail(c, errno);
@@ -457,7 +471,7 @@ conn_send_now(struct conn *c, const void *data, size_t len)
 	ssize_t	n;
 
 	if (conn_batching > 0 || c->connecting || c->out != NULL ||
-	    c->stage != NULL)
+	    c->stage != NULL || c->ssl != NULL)
 		return len;
 	n = send(c->fd, data, len, MSG_NOSIGNAL);
 	if (n == -1) {
@@ -480,8 +494,8 @@ conn_write(struct conn *c, const void *data, size_t len)
 	data = (const uint8_t *)data + (len - left);
 	len = left;
 	/* Staged only while nothing older waits in the evbuffer. */
-	if (conn_batching == 0 || c->connecting || conn_out_pending(c) ||
-	    conn_stage_add(c, data, len) == -1) {
+	if (conn_batching == 0 || c->connecting || c->ssl != NULL ||
+	    conn_out_pending(c) || conn_stage_add(c, data, len) == -1) {
 		if (conn_stage_spill(c, 0) == -1 || conn_out_alloc(c) == -1 ||
 		    evbuffer_add(c->out, data, len) == -1) {
 			conn_fail(c, ENOMEM);
@@ -508,6 +522,10 @@ conn_set_lowat(struct conn *c, size_t lowat)
 void
 conn_shutdown(struct conn *c)
 {
+	if (c->ssl != NULL && !c->tls_handshaking) {
+		ERR_clear_error();
+		(void)SSL_shutdown(c->ssl);	/* close_notify, best effort */
+	}
 	(void)shutdown(c->fd, SHUT_WR);
 }
 
@@ -531,8 +549,181 @@ conn_free(struct conn *c)
 	event_del(c->ev);
 	if (c->out != NULL)
 		evbuffer_free(c->out);
+	SSL_free(c->ssl);
 	close(c->fd);
 	free(c);
+}
+
+/* TLS ----------------------------------------------------------------- */
+
+/*
+ * TLS runs over the same socket and the same edge-triggered event: the
+ * handshake moves on with either edge, SSL_read fills the read buffer
+ * with as many records as are in, and output goes through the evbuffer
+ * (pieces coalesced into records of up to 16 KiB) to SSL_write, which
+ * may also wait for either edge.
+ */
+
+/* The reason of the last TLS failure of this thread, for the logs. */
+const char *
+conn_tls_reason(void)
+{
+	return conn_tls_why[0] != '\0' ? conn_tls_why : "unknown";
+}
+
+static void
+conn_tls_note(int err)
+{
+	unsigned long	e = ERR_peek_last_error();
+
+	if (e != 0)
+		ERR_error_string_n(e, conn_tls_why, sizeof(conn_tls_why));
+	else
+		snprintf(conn_tls_why, sizeof(conn_tls_why), "%s",
+		    err == SSL_ERROR_SYSCALL ? "connection closed" :
+		    "TLS failure");
+	ERR_clear_error();
+}
+
+static int
+conn_tls_start(struct conn *c, SSL_CTX *ctx, const char *server_name)
+{
+	if ((c->ssl = SSL_new(ctx)) == NULL ||
+	    SSL_set_fd(c->ssl, c->fd) != 1) {
+		SSL_free(c->ssl);
+		c->ssl = NULL;
+		ERR_clear_error();
+		errno = ENOMEM;
+		return -1;
+	}
+	SSL_set_mode(c->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE |
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	if (server_name != NULL) {
+		SSL_set_connect_state(c->ssl);
+		if (SSL_set_tlsext_host_name(c->ssl, server_name) != 1 ||
+		    SSL_set1_host(c->ssl, server_name) != 1) {
+			ERR_clear_error();
+			errno = EINVAL;
+			return -1;
+		}
+	} else {
+		SSL_set_accept_state(c->ssl);
+	}
+	c->tls_handshaking = true;
+	return 0;
+}
+
+int
+conn_tls_accept(struct conn *c, SSL_CTX *ctx)
+{
+	return conn_tls_start(c, ctx, NULL);
+}
+
+int
+conn_tls_connect(struct conn *c, SSL_CTX *ctx, const char *server_name)
+{
+	if (conn_tls_start(c, ctx, server_name) == -1)
+		return -1;
+	if (!c->connecting) {
+		/* Already connected: the first flight goes from the loop. */
+		conn_register(c);
+		conn_activate(c, EV_WRITE);
+	}
+	return 0;
+}
+
+/* One step of the handshake: 0 (done, or waiting for an edge) or -1. */
+static int
+conn_tls_handshake(struct conn *c)
+{
+	int	r, err;
+
+	ERR_clear_error();
+	if ((r = SSL_do_handshake(c->ssl)) == 1) {
+		c->tls_handshaking = false;
+		return 0;
+	}
+	err = SSL_get_error(c->ssl, r);
+	if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE)
+		return 0;
+	conn_tls_note(err);
+	return -1;
+}
+
+/* SSL_write of the evbuffer, a record at a time; -1 after conn_fail(). */
+static int
+conn_tls_write_out(struct conn *c)
+{
+	size_t	len;
+	int	r, err;
+
+	while (!c->tls_handshaking && c->out != NULL &&
+	    (len = evbuffer_get_length(c->out)) > 0) {
+		if (len > 16384)
+			len = 16384;
+		ERR_clear_error();
+		r = SSL_write(c->ssl, evbuffer_pullup(c->out, (ev_ssize_t)len),
+		    (int)len);
+		if (r > 0) {
+			evbuffer_drain(c->out, (size_t)r);
+			continue;
+		}
+		err = SSL_get_error(c->ssl, r);
+		if (err == SSL_ERROR_WANT_WRITE || err == SSL_ERROR_WANT_READ)
+			return 0;	/* an edge will come */
+		conn_tls_note(err);
+		conn_fail(c, err == SSL_ERROR_SYSCALL && errno != 0 ? errno :
+		    EPROTO);
+		return -1;
+	}
+	if (c->out != NULL && evbuffer_get_length(c->out) == 0) {
+		evbuffer_free(c->out);
+		c->out = NULL;
+	}
+	return 0;
+}
+
+static void
+conn_tls_on_readable(struct conn *c)
+{
+	size_t	n = 0;
+	int	r = 0, err = SSL_ERROR_NONE;
+
+	/* As many records as are in, up to the read buffer. */
+	while (n < sizeof(conn_rbuf)) {
+		ERR_clear_error();
+		r = SSL_read(c->ssl, conn_rbuf + n, (int)(sizeof(conn_rbuf) - n));
+		if (r <= 0) {
+			err = SSL_get_error(c->ssl, r);
+			break;
+		}
+		n += (size_t)r;
+	}
+	if (n > 0) {
+		if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE)
+			conn_activate(c, EV_READ);  /* more, or EOF, next */
+		else
+			c->read_ready = false;
+		conn_batch_begin();
+		c->read_cb(c, conn_rbuf, n, c->arg);
+		conn_batch_end();		/* c may be gone */
+		return;
+	}
+	if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+		c->read_ready = false;
+		return;
+	}
+	c->eof = true;
+	c->read_ready = false;
+	if (err == SSL_ERROR_ZERO_RETURN ||
+	    (err == SSL_ERROR_SYSCALL && ERR_peek_error() == 0 && r == 0)) {
+		ERR_clear_error();
+		c->event_cb(c, CONN_EOF, c->arg);
+		return;
+	}
+	conn_tls_note(err);
+	errno = EPROTO;
+	c->event_cb(c, CONN_ERROR, c->arg);
 }
 
 /* event handlers ------------------------------------------------------ */
@@ -542,6 +733,10 @@ conn_on_readable(struct conn *c)
 {
 	ssize_t	n;
 
+	if (c->ssl != NULL) {
+		conn_tls_on_readable(c);
+		return;
+	}
 	n = recv(c->fd, conn_rbuf, sizeof(conn_rbuf), 0);
 	if (n > 0) {
 		/* A full read may have left more; a short one drained the
@@ -587,6 +782,8 @@ conn_connect_done(struct conn *c)
 		c->event_cb(c, CONN_ERROR, c->arg);
 		return;
 	}
+	if (c->ssl != NULL && conn_tls_handshake(c) == -1)
+		conn_fail(c, EPROTO);	/* reported after CONNECTED */
 	conn_flush(c);
 	if (c->read_ready && conn_can_read(c))
 		conn_activate(c, EV_READ);
@@ -601,6 +798,26 @@ conn_write_work(const struct conn *c)
 	    (c->drain_wanted && conn_outlen(c) <= c->lowat);
 }
 
+/* A TLS handshake under way moves on with either edge. */
+static bool
+conn_tls_turn(struct conn *c)
+{
+	if (!c->tls_handshaking || c->connecting || c->error != 0)
+		return false;
+	if (conn_tls_handshake(c) == -1) {
+		conn_fail(c, EPROTO);
+		return true;
+	}
+	if (!c->tls_handshaking) {
+		/* Application data may have come with the last flight. */
+		c->read_ready = true;
+		conn_flush(c);
+		if (conn_can_read(c))
+			conn_activate(c, EV_READ);
+	}
+	return true;
+}
+
 static void
 conn_on_writable(struct conn *c)
 {
@@ -609,11 +826,15 @@ conn_on_writable(struct conn *c)
 		return;
 	}
 	if (c->error != 0) {
-		errno = c->error;
-		c->event_cb(c, CONN_ERROR, c->arg);
+		if (!c->error_reported) {	/* once, whatever edges come */
+			c->error_reported = true;
+			errno = c->error;
+			c->event_cb(c, CONN_ERROR, c->arg);
+		}
 		return;
 	}
-	if (conn_write_out(c) == -1)
+	if ((c->ssl != NULL ? conn_tls_write_out(c) : conn_write_out(c)) ==
+	    -1)
 		return;
 	if (c->drain_wanted && conn_outlen(c) <= c->lowat) {
 		c->drain_wanted = false;
@@ -632,6 +853,8 @@ conn_ev_cb(evutil_socket_t fd, short what, void *arg)
 		c->rdhup = true;
 	if (what & (EV_READ | EV_CLOSED))
 		c->read_ready = true;
+	if (conn_tls_turn(c))
+		return;
 	if ((what & EV_WRITE) && conn_write_work(c)) {
 		/* Its callbacks may free c: reading gets a turn of its own. */
 		if (c->read_ready && conn_can_read(c))

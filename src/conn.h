@@ -66,6 +66,21 @@ int	conn_connect(struct conn *c, const struct sockaddr *sa,
 void	conn_setcb(struct conn *c, conn_read_cb *read_cb,
 	    conn_drain_cb *drain_cb, conn_event_cb *event_cb, void *arg);
 
+/*
+ * TLS on c from now on, as the server (conn_tls_accept) or as a client
+ * sending SNI server_name and verifying the certificate for it, as ctx
+ * says (conn_tls_connect; on a connecting conn, the handshake starts
+ * once connected).  Bytes read and written are the plaintext; what is
+ * written before the handshake is done waits for it.  A failed
+ * handshake or record is CONN_ERROR with errno EPROTO; conn_tls_reason()
+ * then says why.  Returns -1 with errno set when TLS cannot start.
+ */
+struct ssl_ctx_st;
+int	conn_tls_accept(struct conn *c, struct ssl_ctx_st *ctx);
+int	conn_tls_connect(struct conn *c, struct ssl_ctx_st *ctx,
+	    const char *server_name);
+const char *conn_tls_reason(void);
+
 /* No more callbacks nor I/O; the conn waits to be freed. */
 void	conn_stop(struct conn *c);
 

@@ -35,6 +35,9 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "conn.h"
 #include "check_main.h"
@@ -1544,6 +1547,155 @@ START_TEST(test_conn_stop_in_batch_sends_nothing)
 }
 END_TEST
 
+/* 10. TLS ------------------------------------------------------------- */
+
+/* A self-signed P-256 certificate made here: these tests are about conn. */
+static SSL_CTX *
+tls_server_ctx(void)
+{
+	SSL_CTX		*ctx = SSL_CTX_new(TLS_server_method());
+	EVP_PKEY	*pk = EVP_EC_gen("P-256");
+	X509		*x = X509_new();
+	X509_NAME	*n;
+
+	ck_assert(ctx != NULL && pk != NULL && x != NULL);
+	ck_assert_int_eq(ASN1_INTEGER_set(X509_get_serialNumber(x), 1), 1);
+	ck_assert_ptr_nonnull(X509_gmtime_adj(X509_getm_notBefore(x), 0));
+	ck_assert_ptr_nonnull(X509_gmtime_adj(X509_getm_notAfter(x), 3600));
+	ck_assert_int_eq(X509_set_pubkey(x, pk), 1);
+	n = X509_get_subject_name(x);
+	ck_assert_int_eq(X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
+	    (const unsigned char *)"conn.test", -1, -1, 0), 1);
+	ck_assert_int_eq(X509_set_issuer_name(x, n), 1);
+	ck_assert(X509_sign(x, pk, EVP_sha256()) > 0);
+	ck_assert_int_eq(SSL_CTX_use_certificate(ctx, x), 1);
+	ck_assert_int_eq(SSL_CTX_use_PrivateKey(ctx, pk), 1);
+	X509_free(x);
+	EVP_PKEY_free(pk);
+	return ctx;
+}
+
+static SSL_CTX *
+tls_client_ctx(void)
+{
+	SSL_CTX	*ctx = SSL_CTX_new(TLS_client_method());
+
+	ck_assert_ptr_nonnull(ctx);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	return ctx;
+}
+
+/* A TLS server conn on fd and a TLS client conn on peer, both reading. */
+static void
+tls_pair(struct rec *rs, struct rec *rc, SSL_CTX *sctx, SSL_CTX *cctx)
+{
+	int	fd, peer;
+
+	pair_unix(SOCK_STREAM, &fd, &peer);
+	sock_nonblock(peer);		/* a conn's socket, like fd */
+	rec_conn(rs, fd);
+	rec_conn(rc, peer);
+	ck_assert_int_eq(conn_tls_accept(rs->c, sctx), 0);
+	ck_assert_int_eq(conn_tls_connect(rc->c, cctx, "conn.test"), 0);
+	conn_read(rs->c, true);
+	conn_read(rc->c, true);
+}
+
+/*
+ * Plaintext both ways through TLS: 300 KiB from the client, written
+ * before the handshake, outside and inside batches, echoed by the server
+ * in its read callback; then close_notify and FIN give the server EOF.
+ */
+START_TEST(test_conn_tls_echo)
+{
+	static uint8_t	 buf[300 * 1024];
+	SSL_CTX		*sctx = tls_server_ctx(), *cctx = tls_client_ctx();
+	struct rec	 rs, rc;
+	size_t		 off;
+
+	tls_pair(&rs, &rc, sctx, cctx);
+	rs.echo = true;
+	pat_fill(buf, 0, sizeof(buf));
+	ck_assert_int_eq(conn_write(rc.c, buf, 1000), 0);
+	for (off = 1000; off < sizeof(buf); off += 64 * 1024) {
+		size_t	n = sizeof(buf) - off < 64 * 1024 ? sizeof(buf) - off :
+			    64 * 1024;
+
+		conn_batch_begin();
+		ck_assert_int_eq(conn_write(rc.c, buf + off, n / 2), 0);
+		ck_assert_int_eq(conn_write(rc.c, buf + off + n / 2,
+		    n - n / 2), 0);
+		conn_batch_end();
+	}
+	LOOP_UNTIL(rc.in.len == sizeof(buf));
+	pat_check(&rc.in, sizeof(buf), 0);
+	pat_check(&rs.in, sizeof(buf), 0);
+	ck_assert_uint_eq(rs.nev[CONN_ERROR] + rc.nev[CONN_ERROR], 0);
+	conn_shutdown(rc.c);
+	LOOP_UNTIL(rs.nev[CONN_EOF] == 1);
+	rec_done(&rs);
+	rec_done(&rc);
+	SSL_CTX_free(sctx);
+	SSL_CTX_free(cctx);
+}
+END_TEST
+
+/* The server does not read: the client's output waits, then all of it
+ * goes once reading resumes (SSL_write's WANT_WRITE path). */
+START_TEST(test_conn_tls_backpressure)
+{
+	static uint8_t	 buf[64 * 1024];
+	SSL_CTX		*sctx = tls_server_ctx(), *cctx = tls_client_ctx();
+	struct rec	 rs, rc;
+	size_t		 total = 0;
+	int		 i;
+
+	tls_pair(&rs, &rc, sctx, cctx);
+	spin();				/* the handshake */
+	conn_read(rs.c, false);
+	for (i = 0; i < 64; i++) {
+		pat_fill(buf, total, sizeof(buf));
+		ck_assert_int_eq(conn_write(rc.c, buf, sizeof(buf)), 0);
+		total += sizeof(buf);
+	}
+	spin();
+	ck_assert_uint_gt(conn_outlen(rc.c), 0);	/* the kernel is full */
+	conn_read(rs.c, true);
+	LOOP_UNTIL(rs.in.len == total);
+	pat_check(&rs.in, total, 0);
+	ck_assert_uint_eq(conn_outlen(rc.c), 0);
+	rec_done(&rs);
+	rec_done(&rc);
+	SSL_CTX_free(sctx);
+	SSL_CTX_free(cctx);
+}
+END_TEST
+
+/* Not TLS at all: CONN_ERROR with EPROTO, once, and a reason to log. */
+START_TEST(test_conn_tls_handshake_failure)
+{
+	SSL_CTX		*sctx = tls_server_ctx();
+	struct rec	 rs;
+	int		 fd, peer;
+
+	pair_unix(SOCK_STREAM, &fd, &peer);
+	rec_conn(&rs, fd);
+	ck_assert_int_eq(conn_tls_accept(rs.c, sctx), 0);
+	conn_read(rs.c, true);
+	ck_assert_int_eq(send(peer, "GET / HTTP/1.1\r\n\r\n", 18, 0), 18);
+	LOOP_UNTIL(rec_calls(&rs) > 0);
+	ck_assert_uint_eq(rs.nev[CONN_ERROR], 1);
+	ck_assert_int_eq(rs.ev_errno, EPROTO);
+	ck_assert_uint_eq(rs.nreads, 0);
+	ck_assert_str_ne(conn_tls_reason(), "unknown");
+	spin();
+	ck_assert_uint_eq(rec_calls(&rs), 1);
+	rec_done(&rs);
+	close(peer);
+	SSL_CTX_free(sctx);
+}
+END_TEST
+
 Suite *
 check_suite(void)
 {
@@ -1599,6 +1751,14 @@ check_suite(void)
 	tcase_add_loop_test(tc, test_conn_free_in_callback, 0, FREE_NCASES);
 	tcase_add_test(tc, test_conn_free_other_in_read);
 	tcase_add_test(tc, test_conn_stop_in_batch_sends_nothing);
+	tcase_set_timeout(tc, TCASE_SECS);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("tls");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_conn_tls_echo);
+	tcase_add_test(tc, test_conn_tls_backpressure);
+	tcase_add_test(tc, test_conn_tls_handshake_failure);
 	tcase_set_timeout(tc, TCASE_SECS);
 	suite_add_tcase(s, tc);
 
