@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/ssl.h>
 #include <yaml.h>
 
 #include "config.h"
@@ -322,9 +323,10 @@ config_mapping(struct config_ctx *ctx, yaml_node_t *node, const char *path,
 	}
 }
 
-/* The value of key name in a mapping, or NULL (not there, not a mapping). */
-static yaml_node_t *
-config_value(struct config_ctx *ctx, yaml_node_t *node, const char *name)
+/* The first pair of key name in a mapping, or NULL (not there, not a
+ * mapping). */
+static yaml_node_pair_t *
+config_pair(struct config_ctx *ctx, yaml_node_t *node, const char *name)
 {
 	yaml_node_pair_t	*pair;
 	yaml_node_t		*key;
@@ -336,9 +338,20 @@ config_value(struct config_ctx *ctx, yaml_node_t *node, const char *name)
 		key = yaml_document_get_node(ctx->doc, pair->key);
 		if (key->type == YAML_SCALAR_NODE &&
 		    strcmp((const char *)key->data.scalar.value, name) == 0)
-			return yaml_document_get_node(ctx->doc, pair->value);
+			return pair;
 	}
 	return NULL;
+}
+
+/* The value of key name in a mapping, or NULL (not there, not a mapping). */
+static yaml_node_t *
+config_value(struct config_ctx *ctx, yaml_node_t *node, const char *name)
+{
+	yaml_node_pair_t	*pair;
+
+	if ((pair = config_pair(ctx, node, name)) == NULL)
+		return NULL;
+	return yaml_document_get_node(ctx->doc, pair->value);
 }
 
 /*
@@ -558,8 +571,257 @@ config_listen_proxy_protocol(struct config_ctx *ctx, yaml_node_t *node,
 		ls->proxy_protocol = (enum config_proxy_protocol)v;
 }
 
+/* listen[].tls: ------------------------------------------------------ */
+
+/*
+ * A certificate or key file, duplicated into *out.  A relative name is
+ * taken from the directory of the configuration file, so that a file
+ * and its keys move together.  The file is not opened here: tls.c
+ * loads it at startup, on reload and for "wsgate -t".
+ */
+static void
+config_file_path(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, char **out)
+{
+	const char	*s, *slash, *name = ctx->cfg->path;
+
+	if ((s = config_scalar(ctx, node, path)) == NULL)
+		return;
+	if (*s == '\0') {
+		config_error(ctx, node, path, "must be a file name");
+		return;
+	}
+	/* "wsgate.yaml": its directory is the current one. */
+	if (*s == '/' || (slash = strrchr(name, '/')) == NULL) {
+		*out = config_strdup(s);
+		return;
+	}
+	if (asprintf(out, "%.*s/%s", (int)(slash - name), name, s) == -1) {
+		perror("asprintf");
+		exit(1);
+	}
+}
+
+static void
+config_tls_cert_certificate(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, void *obj)
+{
+	struct config_tls_cert	*c = obj;
+
+	config_file_path(ctx, node, path, &c->certificate);
+}
+
+static void
+config_tls_cert_key(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, void *obj)
+{
+	struct config_tls_cert	*c = obj;
+
+	config_file_path(ctx, node, path, &c->key);
+}
+
+/* An entry of tls.certificates. */
+static const struct config_key config_tls_cert_keys[] = {
+	{ "certificate", config_tls_cert_certificate, true, { 0 } },
+	{ "key", config_tls_cert_key, true, { 0 } },
+	{ NULL, NULL, false, { 0 } }
+};
+
+/* tls as parsed: one pair directly under it goes to pair first. */
+struct config_tls_parse {
+	struct config_tls	*tls;
+	struct config_tls_cert	 pair;
+};
+
+static void
+config_tls_certificate(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, void *obj)
+{
+	struct config_tls_parse	*tp = obj;
+
+	config_tls_cert_certificate(ctx, node, path, &tp->pair);
+}
+
+static void
+config_tls_key(struct config_ctx *ctx, yaml_node_t *node, const char *path,
+    void *obj)
+{
+	struct config_tls_parse	*tp = obj;
+
+	config_tls_cert_key(ctx, node, path, &tp->pair);
+}
+
+static void
+config_tls_certificates(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, void *obj)
+{
+	struct config_tls_parse	*tp = obj;
+	struct config_tls	*tls = tp->tls;
+	struct config_tls_cert	*c;
+	char			 sub[CONFIG_PATH_MAX];
+	size_t			 i, n;
+
+	if ((n = config_sequence(ctx, node, path)) == 0)
+		return;
+	tls->certs = config_calloc(n, sizeof(*tls->certs));
+	for (i = 0; i < n; i++) {
+		snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
+		c = &tls->certs[tls->ncerts];
+		config_mapping(ctx, config_item(ctx, node, i), sub,
+		    config_tls_cert_keys, c);
+		if (c->certificate == NULL || c->key == NULL) {
+			free(c->certificate);
+			free(c->key);
+			memset(c, 0, sizeof(*c));
+			continue;
+		}
+		tls->ncerts++;
+	}
+}
+
+/*
+ * TLS 1.0 and 1.1 are never offered (RFC 8996).  libyaml leaves
+ * scalars untyped, so min_version: 1.2 and "1.2" read alike.
+ */
+static const char *const config_tls_version_names[] = { "1.2", "1.3" };
+
+static void
+config_tls_min_version(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, void *obj)
+{
+	struct config_tls_parse	*tp = obj;
+	int			 v;
+
+	if (config_enum_n(ctx, node, path, config_tls_version_names, 2,
+	    &v) == 0)
+		tp->tls->min_version = v == 0 ? TLS1_2_VERSION :
+		    TLS1_3_VERSION;
+}
+
+/* Cipher strings are checked by OpenSSL, when tls.c builds contexts. */
+static void
+config_tls_string(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, char **out)
+{
+	const char	*s;
+
+	if ((s = config_scalar(ctx, node, path)) == NULL)
+		return;
+	if (*s == '\0') {
+		config_error(ctx, node, path, "must not be empty");
+		return;
+	}
+	*out = config_strdup(s);
+}
+
+static void
+config_tls_ciphers(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, void *obj)
+{
+	struct config_tls_parse	*tp = obj;
+
+	config_tls_string(ctx, node, path, &tp->tls->ciphers);
+}
+
+static void
+config_tls_ciphersuites(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, void *obj)
+{
+	struct config_tls_parse	*tp = obj;
+
+	config_tls_string(ctx, node, path, &tp->tls->ciphersuites);
+}
+
+static const struct config_key config_tls_keys[] = {
+	{ "certificate", config_tls_certificate, false, { 0 } },
+	{ "key", config_tls_key, false, { 0 } },
+	{ "certificates", config_tls_certificates, false, { 0 } },
+	{ "min_version", config_tls_min_version, false, { 0 } },
+	{ "ciphers", config_tls_ciphers, false, { 0 } },
+	{ "ciphersuites", config_tls_ciphersuites, false, { 0 } },
+	{ NULL, NULL, false, { 0 } }
+};
+
+static void
+config_tls_free(struct config_tls *tls)
+{
+	size_t	i;
+
+	if (tls == NULL)
+		return;
+	for (i = 0; i < tls->ncerts; i++) {
+		free(tls->certs[i].certificate);
+		free(tls->certs[i].key);
+	}
+	free(tls->certs);
+	free(tls->ciphers);
+	free(tls->ciphersuites);
+	free(tls);
+}
+
+/*
+ * Exactly one of the two forms: certificate and key directly under
+ * tls, or a list of such pairs in certificates.  When both are there,
+ * the error is at the key that comes second.
+ */
+static void
+config_tls_form(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path)
+{
+	yaml_node_pair_t	*cert, *key, *list, *pair, *later;
+	const char		*name;
+	char			 sub[CONFIG_PATH_MAX];
+
+	cert = config_pair(ctx, node, "certificate");
+	key = config_pair(ctx, node, "key");
+	list = config_pair(ctx, node, "certificates");
+	pair = cert == NULL || (key != NULL && key < cert) ? key : cert;
+	if (pair != NULL && list != NULL) {
+		later = pair > list ? pair : list;
+		name = later == list ? "certificates" :
+		    later == cert ? "certificate" : "key";
+		snprintf(sub, sizeof(sub), "%s.%s", path, name);
+		config_error(ctx, yaml_document_get_node(ctx->doc,
+		    later->key), sub, "certificate and key, or "
+		    "certificates, not both");
+	} else if (pair == NULL && list == NULL)
+		config_error(ctx, node, path, "missing key \"certificate\" "
+		    "and \"key\" (one pair) or \"certificates\" (several)");
+	else if (list == NULL && cert == NULL)
+		config_error(ctx, node, path, "missing key \"certificate\"");
+	else if (list == NULL && key == NULL)
+		config_error(ctx, node, path, "missing key \"key\"");
+}
+
+static void
+config_listen_tls(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, void *obj)
+{
+	struct config_listen	*ls = obj;
+	struct config_tls_parse	 tp;
+
+	memset(&tp, 0, sizeof(tp));
+	tp.tls = config_calloc(1, sizeof(*tp.tls));
+	tp.tls->min_version = TLS1_2_VERSION;
+	ls->tls = tp.tls;
+	config_mapping(ctx, node, path, config_tls_keys, &tp);
+	if (node->type != YAML_MAPPING_NODE)
+		return;
+	config_tls_form(ctx, node, path);
+	if (tp.pair.certificate != NULL && tp.pair.key != NULL &&
+	    tp.tls->certs == NULL) {
+		tp.tls->certs = config_calloc(1, sizeof(*tp.tls->certs));
+		tp.tls->certs[0] = tp.pair;
+		tp.tls->ncerts = 1;
+		return;
+	}
+	free(tp.pair.certificate);
+	free(tp.pair.key);
+}
+
 static const struct config_key config_listen_keys[] = {
 	{ "address", config_listen_address, true, { 0 } },
+	{ "tls", config_listen_tls, false, { 0 } },
 	{ "proxy_protocol", config_listen_proxy_protocol, false, { 0 } },
 	{ NULL, NULL, false, { 0 } }
 };
@@ -1491,8 +1753,10 @@ config_free(struct config *cfg)
 {
 	size_t	i, j;
 
-	for (i = 0; i < cfg->nlistens; i++)
+	for (i = 0; i < cfg->nlistens; i++) {
 		free(cfg->listens[i].address);
+		config_tls_free(cfg->listens[i].tls);
+	}
 	free(cfg->listens);
 	free(cfg->trusted_proxies);
 	for (i = 0; i < cfg->nbackends; i++) {

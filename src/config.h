@@ -61,12 +61,38 @@ enum config_proxy_protocol {
 	CONFIG_PROXY_AUTO = 3	/* listeners only: either version */
 };
 
+/*
+ * listen[].tls.  The config module does not open these files: tls.c
+ * loads and checks them (at startup, on reload and for "wsgate -t").
+ * Relative paths were resolved against the configuration file's
+ * directory.
+ */
+struct config_tls_cert {
+	char	*certificate;		/* PEM chain file */
+	char	*key;			/* PEM key file */
+};
+
+struct config_tls {
+	struct config_tls_cert	*certs;		/* ncerts >= 1; certs[0] is
+						   the default (no or
+						   unknown SNI) */
+	size_t			 ncerts;
+	int			 min_version;	/* TLS1_2_VERSION (default)
+						   or TLS1_3_VERSION, from
+						   <openssl/ssl.h> */
+	char			*ciphers;	/* TLS 1.2 cipher list, or
+						   NULL: tls.c's default */
+	char			*ciphersuites;	/* TLS 1.3 suites, or NULL:
+						   OpenSSL's default */
+};
+
 struct config_listen {
 	char			*address;	/* as written */
 	struct sockaddr_storage	 ss;
 	socklen_t		 sslen;
 	enum config_proxy_protocol proxy_protocol; /* not OFF: the config
 						   has trusted_proxies */
+	struct config_tls	*tls;		/* NULL: plain TCP */
 };
 
 struct backend_runtime;

@@ -23,6 +23,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/ssl.h>
+
 #include "config.h"
 #include "check_main.h"
 
@@ -1039,9 +1041,10 @@ static const struct config_error_vector config_error_vectors[] = {
 	  NAME ":6:1: bogus: unknown key (expected one of: listen, "
 	  "trusted_proxies, workers, log, limits, backends, routes)\n" },
 	{ "unknown key in a listener",
-	  "listen:\n  - address: 127.0.0.1:8080\n    tls: {}\n" CFG_ROUTES,
-	  NAME ":3:5: listen[0].tls: unknown key (expected one of: "
-	  "address, proxy_protocol)\n" },
+	  "listen:\n  - address: 127.0.0.1:8080\n    backlog: 511\n"
+	  CFG_ROUTES,
+	  NAME ":3:5: listen[0].backlog: unknown key (expected one of: "
+	  "address, tls, proxy_protocol)\n" },
 	{ "unknown key in log",
 	  CFG_LISTEN CFG_ROUTES "log: { level: info, format: json }\n",
 	  NAME ":6:21: log.format: unknown key (expected one of: level)\n" },
@@ -2014,7 +2017,7 @@ static const char config_many_yaml[] =
 static const char config_many_errors[] =
 	NAME ":2:14: listen[0].address: \"0.0.0.0\": must be host:port\n"
 	NAME ":3:5: listen[1].port: unknown key (expected one of: address, "
-	    "proxy_protocol)\n"
+	    "tls, proxy_protocol)\n"
 	NAME ":3:5: listen[1]: missing key \"address\"\n"
 	NAME ":4:15: log.level: \"verbose\" must be one of: error, warn, "
 	    "info, debug\n"
@@ -2081,6 +2084,323 @@ START_TEST(test_config_proxy_errors_many)
 		NAME ":9:61: backends.t.proxy_protocol: \"auto\" must be v1 or "
 		"v2: a sender picks one version\n"
 		NAME ":3:21: listen[0].proxy_protocol: " PP_NEEDS "\n"
+	};
+	char					 errors[4096];
+
+	config_test_refused(v.name, v.text, errors, sizeof(errors));
+	config_check_errors(&v, errors);
+}
+END_TEST
+
+/*
+ * listen[].tls: the two forms, min_version, cipher strings, file names
+ * relative to the configuration file, and each mistake at its node.
+ */
+
+/* A listener whose tls keys follow from line 7, column 7. */
+#define CFG_TLS		CFG_ROUTES "listen:\n  - address: 127.0.0.1:8443\n" \
+			"    tls:\n"
+
+START_TEST(test_config_tls_pair)
+{
+	struct config			*cfg;
+	const struct config_tls		*tls;
+
+	cfg = config_test_valid(CFG_TLS
+	    "      certificate: /etc/wsgate/tls/a.pem\n"
+	    "      key: /etc/wsgate/tls/a.key\n"
+	    "  - address: 127.0.0.1:8080\n");
+	ck_assert_uint_eq(cfg->nlistens, 2);
+	tls = cfg->listens[0].tls;
+	ck_assert_ptr_nonnull(tls);
+	ck_assert_uint_eq(tls->ncerts, 1);
+	ck_assert_str_eq(tls->certs[0].certificate, "/etc/wsgate/tls/a.pem");
+	ck_assert_str_eq(tls->certs[0].key, "/etc/wsgate/tls/a.key");
+	ck_assert_int_eq(tls->min_version, TLS1_2_VERSION);
+	ck_assert_ptr_null(tls->ciphers);
+	ck_assert_ptr_null(tls->ciphersuites);
+	/* No tls: plain TCP. */
+	ck_assert_ptr_null(cfg->listens[1].tls);
+	config_unref(cfg);
+
+	/* Key first, in flow style, with a PROXY header before TLS. */
+	cfg = config_test_valid(CFG_ROUTES CFG_TRUSTED "listen:\n"
+	    "  - address: 127.0.0.1:8443\n    proxy_protocol: v2\n"
+	    "    tls: { key: /k, certificate: /c, min_version: \"1.3\", "
+	    "ciphers: \"ECDHE+AESGCM\", "
+	    "ciphersuites: \"TLS_AES_256_GCM_SHA384\" }\n");
+	tls = cfg->listens[0].tls;
+	ck_assert_uint_eq(tls->ncerts, 1);
+	ck_assert_str_eq(tls->certs[0].certificate, "/c");
+	ck_assert_str_eq(tls->certs[0].key, "/k");
+	ck_assert_int_eq(tls->min_version, TLS1_3_VERSION);
+	ck_assert_str_eq(tls->ciphers, "ECDHE+AESGCM");
+	ck_assert_str_eq(tls->ciphersuites, "TLS_AES_256_GCM_SHA384");
+	ck_assert_int_eq(cfg->listens[0].proxy_protocol, CONFIG_PROXY_V2);
+	config_unref(cfg);
+}
+END_TEST
+
+START_TEST(test_config_tls_certificates)
+{
+	struct config			*cfg;
+	const struct config_tls		*tls;
+
+	cfg = config_test_valid(CFG_TLS
+	    "      certificates:\n"
+	    "        - { certificate: /tls/a.pem, key: /tls/a.key }\n"
+	    "        - key: /tls/b.key\n"
+	    "          certificate: /tls/b.pem\n"
+	    "        - { certificate: /tls/c.pem, key: /tls/c.key }\n"
+	    "      min_version: 1.2\n");
+	tls = cfg->listens[0].tls;
+	ck_assert_uint_eq(tls->ncerts, 3);
+	ck_assert_str_eq(tls->certs[0].certificate, "/tls/a.pem");
+	ck_assert_str_eq(tls->certs[0].key, "/tls/a.key");
+	ck_assert_str_eq(tls->certs[1].certificate, "/tls/b.pem");
+	ck_assert_str_eq(tls->certs[1].key, "/tls/b.key");
+	ck_assert_str_eq(tls->certs[2].certificate, "/tls/c.pem");
+	ck_assert_str_eq(tls->certs[2].key, "/tls/c.key");
+	ck_assert_int_eq(tls->min_version, TLS1_2_VERSION);
+	config_unref(cfg);
+
+	/* One entry is fine too. */
+	cfg = config_test_valid(CFG_TLS "      certificates: "
+	    "[{ certificate: /a.pem, key: /a.key }]\n");
+	ck_assert_uint_eq(cfg->listens[0].tls->ncerts, 1);
+	ck_assert_str_eq(cfg->listens[0].tls->certs[0].key, "/a.key");
+	config_unref(cfg);
+}
+END_TEST
+
+struct config_tls_version_vector {
+	const char	*value;		/* as written */
+	int		 want;
+};
+
+static const struct config_tls_version_vector config_tls_version_vectors[] = {
+	{ "1.2", TLS1_2_VERSION },	/* a YAML number */
+	{ "\"1.2\"", TLS1_2_VERSION },
+	{ "'1.2'", TLS1_2_VERSION },
+	{ "1.3", TLS1_3_VERSION },
+	{ "\"1.3\"", TLS1_3_VERSION },
+};
+
+START_TEST(test_config_tls_min_version)
+{
+	const struct config_tls_version_vector	*v =
+	    &config_tls_version_vectors[_i];
+	struct config				*cfg;
+	char					 text[512];
+
+	snprintf(text, sizeof(text), CFG_TLS "      certificate: /a.pem\n"
+	    "      key: /a.key\n      min_version: %s\n", v->value);
+	cfg = config_test_valid(text);
+	ck_assert_int_eq(cfg->listens[0].tls->min_version, v->want);
+	config_unref(cfg);
+}
+END_TEST
+
+struct config_tls_path_vector {
+	const char	*name;		/* of the configuration file */
+	const char	*file;		/* as written */
+	const char	*want;		/* as stored */
+};
+
+static const struct config_tls_path_vector config_tls_path_vectors[] = {
+	{ "/etc/wsgate/wsgate.yaml", "tls/a.pem", "/etc/wsgate/tls/a.pem" },
+	{ "/etc/wsgate/wsgate.yaml", "a.pem", "/etc/wsgate/a.pem" },
+	{ "/etc/wsgate/wsgate.yaml", "../a.pem", "/etc/wsgate/../a.pem" },
+	{ "/etc/wsgate/wsgate.yaml", "/srv/a.pem", "/srv/a.pem" },
+	{ "/wsgate.yaml", "a.pem", "/a.pem" },
+	{ "conf/wsgate.yaml", "a.pem", "conf/a.pem" },
+	{ "./wsgate.yaml", "tls/a.pem", "./tls/a.pem" },
+	/* In the current directory: the name as it is. */
+	{ "wsgate.yaml", "tls/a.pem", "tls/a.pem" },
+	{ "wsgate.yaml", "/a.pem", "/a.pem" },
+};
+
+START_TEST(test_config_tls_relative_paths)
+{
+	const struct config_tls_path_vector	*v =
+	    &config_tls_path_vectors[_i];
+	const struct config_tls			*tls;
+	struct config				*cfg;
+	char					 text[512], *errors;
+
+	/* Both forms, and the key like the certificate. */
+	snprintf(text, sizeof(text), CFG_TLS
+	    "      certificate: %s\n      key: %s\n"
+	    "  - address: 127.0.0.1:8444\n    tls:\n      certificates:\n"
+	    "        - { certificate: %s, key: %s }\n",
+	    v->file, v->file, v->file, v->file);
+	cfg = config_parse(v->name, text, strlen(text), &errors);
+	ck_assert_msg(cfg != NULL, "%s", errors);
+	tls = cfg->listens[0].tls;
+	ck_assert_str_eq(tls->certs[0].certificate, v->want);
+	ck_assert_str_eq(tls->certs[0].key, v->want);
+	tls = cfg->listens[1].tls;
+	ck_assert_str_eq(tls->certs[0].certificate, v->want);
+	ck_assert_str_eq(tls->certs[0].key, v->want);
+	config_unref(cfg);
+}
+END_TEST
+
+#define TLS_KEYS	"(expected one of: certificate, key, certificates, " \
+			"min_version, ciphers, ciphersuites)"
+#define TLS_BOTH	"certificate and key, or certificates, not both"
+#define TLS_NONE	"missing key \"certificate\" and \"key\" (one pair) " \
+			"or \"certificates\" (several)"
+
+static const struct config_error_vector config_tls_error_vectors[] = {
+	{ "tls: pair and certificates",
+	  CFG_TLS "      certificate: /a.pem\n      key: /a.key\n"
+	  "      certificates:\n"
+	  "        - { certificate: /b.pem, key: /b.key }\n",
+	  NAME ":9:7: listen[0].tls.certificates: " TLS_BOTH "\n" },
+	{ "tls: certificates, then a key",
+	  CFG_TLS "      certificates:\n"
+	  "        - { certificate: /b.pem, key: /b.key }\n"
+	  "      key: /a.key\n",
+	  NAME ":9:7: listen[0].tls.key: " TLS_BOTH "\n" },
+	{ "tls: certificates between certificate and key",
+	  CFG_TLS "      certificate: /a.pem\n"
+	  "      certificates: [{ certificate: /b.pem, key: /b.key }]\n"
+	  "      key: /a.key\n",
+	  NAME ":8:7: listen[0].tls.certificates: " TLS_BOTH "\n" },
+	{ "tls: an empty certificates with a pair",
+	  CFG_TLS "      certificate: /a.pem\n      key: /a.key\n"
+	  "      certificates: []\n",
+	  NAME ":9:21: listen[0].tls.certificates: must not be empty\n"
+	  NAME ":9:7: listen[0].tls.certificates: " TLS_BOTH "\n" },
+	{ "tls: neither form",
+	  CFG_TLS "      min_version: \"1.3\"\n",
+	  NAME ":7:7: listen[0].tls: " TLS_NONE "\n" },
+	{ "tls: an empty mapping",
+	  CFG_ROUTES "listen:\n  - address: 127.0.0.1:8443\n    tls: {}\n",
+	  NAME ":6:10: listen[0].tls: " TLS_NONE "\n" },
+	{ "tls: nothing",
+	  CFG_TLS "  - address: 127.0.0.1:8080\n",
+	  NAME ":6:9: listen[0].tls: must be a mapping, not a scalar\n" },
+	{ "tls: a scalar",
+	  CFG_ROUTES "listen:\n  - address: 127.0.0.1:8443\n"
+	  "    tls: /etc/wsgate/a.pem\n",
+	  NAME ":6:10: listen[0].tls: must be a mapping, not a scalar\n" },
+	{ "tls: a certificate without a key",
+	  CFG_TLS "      min_version: \"1.2\"\n      certificate: /a.pem\n",
+	  NAME ":7:7: listen[0].tls: missing key \"key\"\n" },
+	{ "tls: a key without a certificate",
+	  CFG_ROUTES "listen:\n  - address: 127.0.0.1:8443\n"
+	  "    tls: { key: /a.key }\n",
+	  NAME ":6:10: listen[0].tls: missing key \"certificate\"\n" },
+	{ "tls: certificates empty",
+	  CFG_TLS "      certificates: []\n",
+	  NAME ":7:21: listen[0].tls.certificates: must not be empty\n" },
+	{ "tls: certificates a mapping",
+	  CFG_TLS "      certificates: { certificate: /a.pem, key: /a.key }\n",
+	  NAME ":7:21: listen[0].tls.certificates: must be a list, not a "
+	  "mapping\n" },
+	{ "tls: an entry without a key",
+	  CFG_TLS "      certificates:\n"
+	  "        - { certificate: /a.pem, key: /a.key }\n"
+	  "        - { certificate: /b.pem }\n",
+	  NAME ":9:11: listen[0].tls.certificates[1]: missing key \"key\"\n" },
+	{ "tls: an entry without a certificate",
+	  CFG_TLS "      certificates:\n"
+	  "        - key: /a.key\n",
+	  NAME ":8:11: listen[0].tls.certificates[0]: missing key "
+	  "\"certificate\"\n" },
+	{ "tls: an entry is a scalar",
+	  CFG_TLS "      certificates:\n        - /a.pem\n",
+	  NAME ":8:11: listen[0].tls.certificates[0]: must be a mapping, not "
+	  "a scalar\n" },
+	{ "tls: an unknown key in an entry",
+	  CFG_TLS "      certificates:\n"
+	  "        - { certificate: /a.pem, key: /a.key, sni: a.test }\n",
+	  NAME ":8:47: listen[0].tls.certificates[0].sni: unknown key "
+	  "(expected one of: certificate, key)\n" },
+	{ "tls: min_version 1.1",
+	  CFG_TLS "      certificate: /a.pem\n      key: /a.key\n"
+	  "      min_version: 1.1\n",
+	  NAME ":9:20: listen[0].tls.min_version: \"1.1\" must be 1.2 or "
+	  "1.3\n" },
+	{ "tls: min_version 1.0",
+	  CFG_TLS "      certificate: /a.pem\n      key: /a.key\n"
+	  "      min_version: \"1.0\"\n",
+	  NAME ":9:20: listen[0].tls.min_version: \"1.0\" must be 1.2 or "
+	  "1.3\n" },
+	{ "tls: min_version TLSv1.2",
+	  CFG_TLS "      certificate: /a.pem\n      key: /a.key\n"
+	  "      min_version: TLSv1.2\n",
+	  NAME ":9:20: listen[0].tls.min_version: \"TLSv1.2\" must be 1.2 or "
+	  "1.3\n" },
+	{ "tls: min_version a list",
+	  CFG_TLS "      certificate: /a.pem\n      key: /a.key\n"
+	  "      min_version: [1.2]\n",
+	  NAME ":9:20: listen[0].tls.min_version: must be a string, not a "
+	  "list\n" },
+	{ "tls: an unknown key",
+	  CFG_TLS "      certificate: /a.pem\n      key: /a.key\n"
+	  "      verify_client: true\n",
+	  NAME ":9:7: listen[0].tls.verify_client: unknown key " TLS_KEYS
+	  "\n" },
+	{ "tls: a duplicate key",
+	  CFG_TLS "      certificate: /a.pem\n      key: /a.key\n"
+	  "      key: /b.key\n",
+	  NAME ":9:7: listen[0].tls.key: duplicate key\n" },
+	{ "tls: empty ciphers",
+	  CFG_TLS "      certificate: /a.pem\n      key: /a.key\n"
+	  "      ciphers: \"\"\n      ciphersuites: ''\n",
+	  NAME ":9:16: listen[0].tls.ciphers: must not be empty\n"
+	  NAME ":10:21: listen[0].tls.ciphersuites: must not be empty\n" },
+	{ "tls: an empty file name",
+	  CFG_TLS "      certificate: \"\"\n      key: /a.key\n",
+	  NAME ":7:20: listen[0].tls.certificate: must be a file name\n" },
+	{ "tls: a file name is a list",
+	  CFG_TLS "      certificate: [/a.pem, /b.pem]\n      key: /a.key\n",
+	  NAME ":7:20: listen[0].tls.certificate: must be a string, not a "
+	  "list\n" },
+};
+
+START_TEST(test_config_tls_error)
+{
+	const struct config_error_vector	*v =
+	    &config_tls_error_vectors[_i];
+	char					 errors[4096];
+
+	config_test_refused(v->name, v->text, errors, sizeof(errors));
+	config_check_errors(v, errors);
+}
+END_TEST
+
+/* Every listener's mistakes, in file order. */
+START_TEST(test_config_tls_errors_many)
+{
+	static const struct config_error_vector	 v = {
+		"many tls errors",
+		CFG_ROUTES
+		"listen:\n"
+		"  - address: 127.0.0.1:1\n"
+		"    tls:\n"
+		"      certificate: \"\"\n"			/* 7 */
+		"      min_version: \"1.1\"\n"			/* 8 */
+		"  - address: 127.0.0.1:2\n"
+		"    tls:\n"
+		"      certificates:\n"
+		"        - { key: /a.key }\n"			/* 12 */
+		"        - { certificate: /b.pem, key: /b.key, x: 1 }\n"	/* 13 */
+		"      ciphers: \"\"\n"				/* 14 */
+		"  - address: 127.0.0.1:3\n"
+		"    tls: { certificate: /c.pem, key: /c.key }\n",
+		NAME ":7:20: listen[0].tls.certificate: must be a file name\n"
+		NAME ":8:20: listen[0].tls.min_version: \"1.1\" must be 1.2 "
+		"or 1.3\n"
+		NAME ":7:7: listen[0].tls: missing key \"key\"\n"
+		NAME ":12:11: listen[1].tls.certificates[0]: missing key "
+		"\"certificate\"\n"
+		NAME ":13:47: listen[1].tls.certificates[1].x: unknown key "
+		"(expected one of: certificate, key)\n"
+		NAME ":14:16: listen[1].tls.ciphers: must not be empty\n"
 	};
 	char					 errors[4096];
 
@@ -2177,6 +2497,26 @@ START_TEST(test_config_load_errors_name_the_file)
 	    path);
 	ck_assert_str_eq(errors, want);
 	free(errors);
+	ck_assert_int_eq(unlink(path), 0);
+	free(path);
+}
+END_TEST
+
+/* config_load: relative to the directory of the file it reads. */
+START_TEST(test_config_tls_load_relative)
+{
+	struct config	*cfg;
+	char		*path, *errors = NULL, want[64];
+
+	path = config_test_file(CFG_TLS "      certificate: w.pem\n"
+	    "      key: /k/w.key\n");
+	ck_assert(strncmp(path, "/tmp/", 5) == 0);
+	cfg = config_load(path, &errors);
+	ck_assert_msg(cfg != NULL, "%s", errors != NULL ? errors : "");
+	snprintf(want, sizeof(want), "/tmp/w.pem");
+	ck_assert_str_eq(cfg->listens[0].tls->certs[0].certificate, want);
+	ck_assert_str_eq(cfg->listens[0].tls->certs[0].key, "/k/w.key");
+	config_unref(cfg);
 	ck_assert_int_eq(unlink(path), 0);
 	free(path);
 }
@@ -2290,6 +2630,19 @@ check_suite(void)
 	tcase_add_test(tc, test_config_trusted_proxies);
 	tcase_add_test(tc, test_config_trusted_proxies_without_proxy_protocol);
 	tcase_add_test(tc, test_config_proxy_errors_many);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("tls");
+	tcase_add_test(tc, test_config_tls_pair);
+	tcase_add_test(tc, test_config_tls_certificates);
+	tcase_add_loop_test(tc, test_config_tls_min_version, 0,
+	    CONFIG_NELEM(config_tls_version_vectors));
+	tcase_add_loop_test(tc, test_config_tls_relative_paths, 0,
+	    CONFIG_NELEM(config_tls_path_vectors));
+	tcase_add_test(tc, test_config_tls_load_relative);
+	tcase_add_loop_test(tc, test_config_tls_error, 0,
+	    CONFIG_NELEM(config_tls_error_vectors));
+	tcase_add_test(tc, test_config_tls_errors_many);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");
