@@ -26,6 +26,7 @@
 
 #include "listener.h"
 #include "log.h"
+#include "tls.h"
 #include "session.h"
 
 #define LISTENER_BACKLOG	1024
@@ -38,6 +39,7 @@ struct listener_set {
 	int		*fds;		/* [addr * nworkers + worker], -1 once
 					   a worker took it */
 	char		(*names)[LISTENER_NAME_LEN];	/* per address */
+	struct tls_server **tls;	/* per address, NULL: plain */
 };
 
 struct listener_sock {
@@ -45,6 +47,7 @@ struct listener_sock {
 	struct event		*resume;	/* EMFILE back-off */
 	struct config		*cfg;
 	const struct config_listen *cl;		/* in cfg */
+	SSL_CTX			*tls;		/* NULL: plain TCP */
 	const char		*name;		/* in the set */
 	unsigned		 worker;
 };
@@ -61,7 +64,7 @@ listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	struct listener_sock	*ls = arg;
 
 	session_accept(evconnlistener_get_base(evl), ls->worker, fd, sa,
-	    (socklen_t)salen, ls->cfg, ls->cl);
+	    (socklen_t)salen, ls->cfg, ls->cl, ls->tls);
 }
 
 static void
@@ -176,6 +179,47 @@ listener_bind_addr(struct listener_set *set, const struct config_listen *cl,
 	return 0;
 }
 
+/* The TLS context of a listener, from its certificates and settings. */
+static int
+listener_tls(struct listener_set *set, const struct config_listen *cl,
+    size_t i)
+{
+	const struct config_tls	*t = cl->tls;
+	struct tls_cert		*certs;
+	struct tls_options	 o;
+	char			 err[512];
+	size_t			 j;
+
+	if (t == NULL)
+		return 0;
+	if (cl->proxy_protocol != CONFIG_PROXY_OFF) {
+		/* The header would have to be read before the handshake,
+		 * from the socket itself: not done yet. */
+		log_warnx("listen on %s: tls and proxy_protocol on one "
+		    "listener are not supported yet", cl->address);
+		return -1;
+	}
+	if ((certs = calloc(t->ncerts, sizeof(*certs))) == NULL)
+		fatal("listener: calloc");
+	for (j = 0; j < t->ncerts; j++) {
+		certs[j].certificate = t->certs[j].certificate;
+		certs[j].key = t->certs[j].key;
+	}
+	memset(&o, 0, sizeof(o));
+	o.certs = certs;
+	o.ncerts = t->ncerts;
+	o.min_version = t->min_version;
+	o.ciphers = t->ciphers;
+	o.ciphersuites = t->ciphersuites;
+	set->tls[i] = tls_server_new(&o, err, sizeof(err));
+	free(certs);
+	if (set->tls[i] == NULL) {
+		log_warnx("listen on %s: tls: %s", cl->address, err);
+		return -1;
+	}
+	return 0;
+}
+
 struct listener_set *
 listener_bind(const struct config *cfg, unsigned nworkers)
 {
@@ -185,6 +229,7 @@ listener_bind(const struct config *cfg, unsigned nworkers)
 	if ((set = calloc(1, sizeof(*set))) == NULL ||
 	    (set->fds = calloc(n, sizeof(*set->fds))) == NULL ||
 	    (set->names = calloc(cfg->nlistens, sizeof(*set->names))) ==
+	    NULL || (set->tls = calloc(cfg->nlistens, sizeof(*set->tls))) ==
 	    NULL)
 		fatal("listener: calloc");
 	set->naddrs = cfg->nlistens;
@@ -192,7 +237,8 @@ listener_bind(const struct config *cfg, unsigned nworkers)
 	for (i = 0; i < n; i++)
 		set->fds[i] = -1;
 	for (i = 0; i < cfg->nlistens; i++) {
-		if (listener_bind_addr(set, &cfg->listens[i], i) == -1) {
+		if (listener_tls(set, &cfg->listens[i], i) == -1 ||
+		    listener_bind_addr(set, &cfg->listens[i], i) == -1) {
 			listener_set_free(set);
 			return NULL;
 		}
@@ -210,6 +256,9 @@ listener_set_free(struct listener_set *set)
 	for (i = 0; i < set->naddrs * set->nworkers; i++)
 		if (set->fds[i] != -1)
 			close(set->fds[i]);
+	for (i = 0; set->tls != NULL && i < set->naddrs; i++)
+		tls_server_free(set->tls[i]);
+	free(set->tls);
 	free(set->fds);
 	free(set->names);
 	free(set);
@@ -232,6 +281,8 @@ listener_start(struct listener_set *set, unsigned worker,
 
 		ls->cfg = cfg;
 		ls->cl = &cfg->listens[i];
+		ls->tls = set->tls[i] != NULL ? tls_server_ctx(set->tls[i]) :
+		    NULL;
 		ls->name = set->names[i];
 		ls->worker = worker;
 		/* Backlog 0: listening already (-1 would listen again, 128). */

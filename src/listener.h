@@ -16,7 +16,8 @@ struct listener;
 
 /*
  * Binds every listen address of cfg nworkers times and logs each
- * address.  Returns the set, or NULL after logging which address failed
+ * address; loads the certificates of its TLS listeners.  The set must
+ * outlive the workers' listeners (their TLS contexts live in it).  Returns the set, or NULL after logging which address failed
  * (startup aborts then).  A port another process holds is refused even
  * if it too set SO_REUSEPORT: the first socket of an address is bound
  * without it.
@@ -31,7 +32,7 @@ struct listener_set *listener_bind(const struct config *cfg,
 struct listener	*listener_start(struct listener_set *set, unsigned worker,
 		    struct event_base *base, struct config *cfg);
 
-/* Closes the sockets no worker took; frees the set. */
+/* Closes the sockets no worker took; frees the set and its TLS contexts. */
 void		 listener_set_free(struct listener_set *set);
 
 /* Stops accepting and closes the worker's sockets. */

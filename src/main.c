@@ -25,12 +25,16 @@
 #include "config.h"
 #include "listener.h"
 #include "log.h"
+#include "tls.h"
 #include "worker.h"
 
 #define MAIN_DEFAULT_CONFIG	"/etc/wsgate/wsgate.yaml"
+/* Certificates closer to their end than this are warned of. */
+#define MAIN_CERT_WARN_DAYS	14
 
 static struct event_base	*main_base;
 static struct worker		**main_workers;
+static struct listener_set	*main_listeners;
 static unsigned			 main_nworkers;
 static unsigned			 main_running;	/* workers not done yet */
 static bool			 main_stopping;
@@ -116,7 +120,7 @@ main_start_workers(struct config *cfg)
 		main_nworkers++;
 		main_running++;
 	}
-	listener_set_free(set);
+	main_listeners = set;	/* its TLS contexts serve until the end */
 }
 
 static void
@@ -127,6 +131,41 @@ main_free_workers(void)
 	for (i = 0; i < main_nworkers; i++)
 		worker_free(main_workers[i]);
 	free(main_workers);
+	listener_set_free(main_listeners);
+}
+
+/*
+ * Every certificate/key pair of the TLS listeners loads, matches and is
+ * valid now; one that expires within MAIN_CERT_WARN_DAYS is warned of.
+ * For -t and at every start (stderr, before the log is set up).
+ */
+static int
+main_check_certificates(const struct config *cfg)
+{
+	struct tls_cert	 c;
+	char		 err[512];
+	long		 days;
+	size_t		 i, j;
+	int		 rc = 0;
+
+	for (i = 0; i < cfg->nlistens; i++) {
+		const struct config_tls	*t = cfg->listens[i].tls;
+
+		for (j = 0; t != NULL && j < t->ncerts; j++) {
+			c.certificate = t->certs[j].certificate;
+			c.key = t->certs[j].key;
+			if (tls_check_pair(&c, &days, err, sizeof(err)) == -1) {
+				fprintf(stderr, "listen %s: tls: %s\n",
+				    cfg->listens[i].address, err);
+				rc = -1;
+			} else if (days < MAIN_CERT_WARN_DAYS) {
+				fprintf(stderr, "warning: listen %s: tls: %s "
+				    "expires in %ld days\n",
+				    cfg->listens[i].address, c.certificate, days);
+			}
+		}
+	}
+	return rc;
 }
 
 int
@@ -169,6 +208,11 @@ main(int argc, char *argv[])
 		free(errors);
 		if (check_only)
 			fprintf(stderr, "%s: configuration is invalid\n", path);
+		return 1;
+	}
+	if (main_check_certificates(cfg) == -1) {
+		fprintf(stderr, "%s: configuration is invalid\n", path);
+		config_unref(cfg);
 		return 1;
 	}
 	if (check_only) {

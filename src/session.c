@@ -24,6 +24,7 @@
 #include <netinet/tcp.h>
 
 #include <assert.h>
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,7 @@
 
 #include <event2/buffer.h>
 #include <event2/util.h>
+#include <openssl/ssl.h>
 
 #include "cidr.h"
 #include "log.h"
@@ -338,6 +340,14 @@ session_client_event_cb(struct conn *c, enum conn_event what, void *arg)
 		session_relay_event(ep, what);
 		break;
 	default:
+		if (what == CONN_ERROR && errno == EPROTO && s->tls) {
+			/* Scanners and old clients: info, never an error. */
+			log_info("session %llu: %s: TLS handshake failed: %s",
+			    (unsigned long long)s->id, s->peer,
+			    conn_tls_reason());
+			session_close(s, "TLS handshake failed");
+			break;
+		}
 		session_close(s, what == CONN_EOF ?
 		    "client closed during the handshake" :
 		    "client error during the handshake");
@@ -578,7 +588,7 @@ session_proxy_refused(const struct config *cfg, const struct config_listen *cl,
 void
 session_accept(struct event_base *base, unsigned worker, evutil_socket_t fd,
     const struct sockaddr *sa, socklen_t salen, struct config *cfg,
-    const struct config_listen *cl)
+    const struct config_listen *cl, SSL_CTX *tls)
 {
 	struct session	*s;
 	int		 one = 1;
@@ -643,6 +653,12 @@ session_accept(struct event_base *base, unsigned worker, evutil_socket_t fd,
 	/* Callbacks get the endpoint: relay code is written for (src, dst). */
 	conn_setcb(s->client.conn, session_client_read_cb, session_drain_cb,
 	    session_client_event_cb, &s->client);
+	s->tls = tls != NULL;
+	if (s->tls && conn_tls_accept(s->client.conn, tls) == -1) {
+		log_warn("session %llu: TLS", (unsigned long long)s->id);
+		session_close(s, "out of memory");
+		return;
+	}
 	conn_read(s->client.conn, true);
 	session_arm(s->timer, cfg->limits.handshake_timeout);
 }

@@ -102,6 +102,7 @@ struct session {
 	bool			 proxy_pending;	/* PROXY header expected */
 	bool			 proxied;	/* the header named the client */
 	bool			 peer_trusted;	/* TCP peer in trusted_proxies */
+	bool			 tls;		/* the client speaks TLS */
 
 	struct endpoint		 client;
 	struct endpoint		 backend;

@@ -327,7 +327,7 @@ session_upstream_request(struct session *s)
 	 * an L4 balancer (PROXY header) the client wrote it. */
 	up->trust_forwarded_for = s->peer_trusted && !s->proxied &&
 	    s->listen->proxy_protocol == CONFIG_PROXY_OFF;
-	up->scheme = "http";
+	up->scheme = s->tls ? "https" : "http";
 	handshake_upstream_key(up);
 	req = handshake_upstream_request(up, &len);
 	(void)conn_write(s->backend.conn, req, len);

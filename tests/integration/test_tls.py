@@ -1,0 +1,195 @@
+"""TLS listeners (wsgate.yaml(5) "tls"): wss:// with certificates made
+here by the openssl command (a CA, one certificate for a.test and b.test,
+one for c.test), chosen by SNI; X-Forwarded-Proto https towards
+WebSocket servers; ALPN http/1.1 and session resumption as openssl
+s_client sees them; a TLS 1.3 minimum refusing TLS 1.2; failures logged
+at info; wsgate -t checking the pairs."""
+
+import asyncio
+import os
+import re
+import shutil
+import ssl
+import subprocess
+import tempfile
+
+import websockets
+
+import harness as h
+from harness import check
+
+OPENSSL = shutil.which("openssl") or "/usr/bin/openssl"
+
+
+def run(argv):
+    p = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
+                       timeout=30)
+    check(p.returncode == 0, "%s failed: %s" % (" ".join(argv),
+                                                p.stderr.decode()[-400:]))
+    return p
+
+
+class Pki:
+    """A throw-away CA and two server certificates (P-256, 2 days)."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="wsgate-pki-")
+        h.on_cleanup(lambda: shutil.rmtree(self.dir, ignore_errors=True))
+        self.ca = self.path("ca.pem")
+        run([OPENSSL, "req", "-x509", "-newkey", "ec", "-pkeyopt",
+             "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+             self.path("ca.key"), "-out", self.ca, "-days", "2", "-subj",
+             "/CN=wsgate test CA"])
+        self.ab = self.server("ab", "DNS:a.test,DNS:b.test")
+        self.c = self.server("c", "DNS:c.test")
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def server(self, name, sans):
+        key, csr = self.path(name + ".key"), self.path(name + ".csr")
+        pem, ext = self.path(name + ".pem"), self.path(name + ".ext")
+        with open(ext, "w") as f:
+            f.write("subjectAltName=%s\n" % sans)
+        run([OPENSSL, "req", "-newkey", "ec", "-pkeyopt",
+             "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out",
+             csr, "-subj", "/CN=%s" % name])
+        run([OPENSSL, "x509", "-req", "-in", csr, "-CA", self.ca, "-CAkey",
+             self.path("ca.key"), "-CAcreateserial", "-out", pem, "-days",
+             "2", "-extfile", ext])
+        return {"certificate": pem, "key": key}
+
+
+def gate(pki, tls_extra=None, backends=None, routes=None):
+    tls = {"certificates": [pki.ab, pki.c]}
+    tls.update(tls_extra or {})
+    doc = {"listen": [{"address": "127.0.0.1:0", "tls": tls}],
+           "log": {"level": "debug"}, "limits": {"close_timeout": "1s"}}
+    if backends:
+        doc["backends"] = backends
+    doc["routes"] = routes or [h.ECHO_ROUTE]
+    return h.start_wsgate(h.to_yaml(doc) + "\n")
+
+
+def client_ctx(pki, **kw):
+    ctx = ssl.create_default_context(cafile=pki.ca)
+    for k, v in kw.items():
+        setattr(ctx, k, v)
+    return ctx
+
+
+def sans(ssl_object):
+    cert = ssl_object.getpeercert()
+    return sorted(v for k, v in cert.get("subjectAltName", ()) if k == "DNS")
+
+
+async def wss_echo(port, ctx, name, path="/echo"):
+    async with websockets.connect("wss://127.0.0.1:%d%s" % (port, path),
+                                  ssl=ctx, server_hostname=name,
+                                  open_timeout=10) as ws:
+        await ws.send("hello over tls")
+        got = await asyncio.wait_for(ws.recv(), 10)
+        return got, sans(ws.transport.get_extra_info("ssl_object"))
+
+
+def test_wss_echo_and_sni():
+    pki = Pki()
+    gw = gate(pki)
+    ctx = client_ctx(pki)
+    for name, want in (("a.test", ["a.test", "b.test"]),
+                       ("b.test", ["a.test", "b.test"]),
+                       ("c.test", ["c.test"])):
+        got, names = asyncio.run(wss_echo(gw.port, ctx, name))
+        check(got == "hello over tls", "%s: echo %r" % (name, got))
+        check(names == want, "%s: certificate for %r" % (name, names))
+    # An unknown name gets the first certificate (no verification here).
+    ctx = client_ctx(pki, check_hostname=False)
+    got, names = asyncio.run(wss_echo(gw.port, ctx, "unknown.test"))
+    check(names == ["a.test", "b.test"], "default certificate %r" % names)
+
+
+def test_wss_to_websocket_backend_says_https():
+    pki = Pki()
+    srv = h.raw_ws_backend()
+    gw = gate(pki, backends={"app": h.ws_backend(srv.port)},
+              routes=[{"match": {"path": "/ws"}, "backend": "app"}])
+    got, _ = asyncio.run(wss_echo(gw.port, client_ctx(pki), "a.test",
+                                  path="/ws"))
+    check(got == "hello over tls", "echo %r" % got)
+    req = srv.state["requests"][0]
+    check(req.header("X-Forwarded-Proto") == "https",
+          "X-Forwarded-Proto %r" % req.header("X-Forwarded-Proto"))
+    check("proto=https" in req.header("Forwarded"),
+          "Forwarded %r" % req.header("Forwarded"))
+
+
+def test_plain_http_on_a_tls_port_is_logged_at_info():
+    pki = Pki()
+    gw = gate(pki)
+    s = h.connect(gw.port)
+    s.sendall(h.ws_request("/echo"))
+    got = h.read_to_eof(s, 10)
+    check(not got.startswith(b"HTTP/"), "an HTTP answer on a TLS port")
+    gw.wait_log(r"info: session \d+: 127\.0\.0\.1:\d+: TLS handshake "
+                r"failed: ", 10)
+
+
+def test_min_version_13_refuses_a_tls12_client():
+    pki = Pki()
+    gw = gate(pki, tls_extra={"min_version": "1.3"})
+    ctx = client_ctx(pki, maximum_version=ssl.TLSVersion.TLSv1_2)
+    try:
+        asyncio.run(wss_echo(gw.port, ctx, "a.test"))
+        check(False, "a TLS 1.2 client got through a 1.3 minimum")
+    except (ssl.SSLError, ConnectionError, OSError):
+        pass
+    got, _ = asyncio.run(wss_echo(gw.port, client_ctx(pki), "a.test"))
+    check(got == "hello over tls", "TLS 1.3 echo %r" % got)
+
+
+def s_client(port, pki, *args):
+    p = subprocess.run([OPENSSL, "s_client", "-connect",
+                        "127.0.0.1:%d" % port, "-servername", "a.test",
+                        "-CAfile", pki.ca] + list(args),
+                       stdin=subprocess.DEVNULL, capture_output=True,
+                       timeout=30)
+    return (p.stdout + p.stderr).decode("latin-1")
+
+
+def test_alpn_and_resumption_with_s_client():
+    pki = Pki()
+    gw = gate(pki)
+    out = s_client(gw.port, pki, "-alpn", "http/1.1")
+    check("ALPN protocol: http/1.1" in out, "no ALPN http/1.1:\n" + out)
+    check("Verify return code: 0 (ok)" in out, "not verified:\n" + out)
+    out = s_client(gw.port, pki, "-alpn", "h2")
+    check("no application protocol" in out,
+          "h2 alone was not refused:\n" + out)
+    sess = pki.path("sess.pem")
+    out = s_client(gw.port, pki, "-tls1_2", "-sess_out", sess)
+    check("New, TLSv1.2" in out, "first TLS 1.2 session:\n" + out)
+    out = s_client(gw.port, pki, "-tls1_2", "-sess_in", sess)
+    check("Reused, TLSv1.2" in out, "session not resumed:\n" + out)
+
+
+def test_check_mode_validates_certificate_pairs():
+    pki = Pki()
+    good = h.to_yaml({"listen": [{"address": "127.0.0.1:0",
+                                  "tls": pki.ab}],
+                      "routes": [h.ECHO_ROUTE]}) + "\n"
+    rc, out, err, _ = h.run_wsgate(["-t", "-c", "{config}"],
+                                   config_text=good)
+    check(rc == 0, "-t refused a good pair: %s" % err)
+    check(re.search(r"warning: listen 127\.0\.0\.1:0: tls: \S+ab\.pem "
+                    r"expires in [12] days", err),
+          "no expiry warning: %r" % err)
+    bad = good.replace(pki.ab["key"], pki.c["key"])
+    rc, out, err, _ = h.run_wsgate(["-t", "-c", "{config}"],
+                                   config_text=bad)
+    check(rc == 1, "-t accepted a mismatched key (%r)" % rc)
+    check("listen 127.0.0.1:0: tls: " in err and pki.c["key"] in err,
+          "no message naming the key: %r" % err)
+
+
+if __name__ == "__main__":
+    h.main(globals())
