@@ -83,6 +83,7 @@ struct conn {
 	bool			 stopped;	/* conn_stop() */
 	SSL			*ssl;		/* TLS, or NULL */
 	bool			 tls_handshaking;
+	bool			 peek;		/* reads leave the bytes */
 	bool			 eof;		/* read gave 0: nothing more */
 };
 
@@ -616,7 +617,33 @@ conn_tls_start(struct conn *c, SSL_CTX *ctx, const char *server_name)
 int
 conn_tls_accept(struct conn *c, SSL_CTX *ctx)
 {
-	return conn_tls_start(c, ctx, NULL);
+	if (conn_tls_start(c, ctx, NULL) == -1)
+		return -1;
+	if (c->registered)
+		/* The ClientHello may be in already: no edge will say so. */
+		conn_activate(c, EV_READ);
+	return 0;
+}
+
+void
+conn_peek(struct conn *c, bool on)
+{
+	c->peek = on;
+}
+
+int
+conn_consume(struct conn *c, size_t n)
+{
+	uint8_t	buf[512];
+	ssize_t	r;
+
+	while (n > 0) {
+		r = recv(c->fd, buf, n < sizeof(buf) ? n : sizeof(buf), 0);
+		if (r <= 0)
+			return -1;	/* they were peeked: they are there */
+		n -= (size_t)r;
+	}
+	return 0;
 }
 
 int
@@ -737,11 +764,14 @@ conn_on_readable(struct conn *c)
 		conn_tls_on_readable(c);
 		return;
 	}
-	n = recv(c->fd, conn_rbuf, sizeof(conn_rbuf), 0);
+	n = recv(c->fd, conn_rbuf, sizeof(conn_rbuf), c->peek ? MSG_PEEK : 0);
 	if (n > 0) {
 		/* A full read may have left more; a short one drained the
-		 * socket but for a FIN, which the same edge may carry. */
-		if ((size_t)n == sizeof(conn_rbuf) || c->rdhup)
+		 * socket but for a FIN, which the same edge may carry.  A
+		 * peek saw all there is: the next bytes bring an edge. */
+		if (c->peek)
+			c->read_ready = false;
+		else if ((size_t)n == sizeof(conn_rbuf) || c->rdhup)
 			conn_activate(c, EV_READ);
 		else
 			c->read_ready = false;

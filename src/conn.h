@@ -81,6 +81,14 @@ int	conn_tls_connect(struct conn *c, struct ssl_ctx_st *ctx,
 	    const char *server_name);
 const char *conn_tls_reason(void);
 
+/*
+ * Peeking: reads hand over the bytes but leave them in the socket, for a
+ * header that must be taken off before TLS reads the rest (a PROXY
+ * header); conn_consume() then removes the first n of them.
+ */
+void	conn_peek(struct conn *c, bool on);
+int	conn_consume(struct conn *c, size_t n);
+
 /* No more callbacks nor I/O; the conn waits to be freed. */
 void	conn_stop(struct conn *c);
 

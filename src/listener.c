@@ -192,13 +192,6 @@ listener_tls(struct listener_set *set, const struct config_listen *cl,
 
 	if (t == NULL)
 		return 0;
-	if (cl->proxy_protocol != CONFIG_PROXY_OFF) {
-		/* The header would have to be read before the handshake,
-		 * from the socket itself: not done yet. */
-		log_warnx("listen on %s: tls and proxy_protocol on one "
-		    "listener are not supported yet", cl->address);
-		return -1;
-	}
 	if ((certs = calloc(t->ncerts, sizeof(*certs))) == NULL)
 		fatal("listener: calloc");
 	for (j = 0; j < t->ncerts; j++) {

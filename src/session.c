@@ -292,7 +292,9 @@ session_client_read_cb(struct conn *c, uint8_t *data, size_t len, void *arg)
 		return;		/* closing: only EOF matters */
 	switch (s->state) {
 	case SESSION_HANDSHAKE:
-		if (session_held(ep, data, len))
+		if (s->tls && s->proxy_pending)
+			session_read_proxy_peeked(s, data, len);
+		else if (session_held(ep, data, len))
 			session_read_head(s);
 		break;
 	case SESSION_CONNECTING:
@@ -654,7 +656,11 @@ session_accept(struct event_base *base, unsigned worker, evutil_socket_t fd,
 	conn_setcb(s->client.conn, session_client_read_cb, session_drain_cb,
 	    session_client_event_cb, &s->client);
 	s->tls = tls != NULL;
-	if (s->tls && conn_tls_accept(s->client.conn, tls) == -1) {
+	s->tls_ctx = tls;
+	if (s->tls && s->proxy_pending)
+		/* The PROXY header first, in the clear: peeked at. */
+		conn_peek(s->client.conn, true);
+	else if (s->tls && conn_tls_accept(s->client.conn, tls) == -1) {
 		log_warn("session %llu: TLS", (unsigned long long)s->id);
 		session_close(s, "out of memory");
 		return;

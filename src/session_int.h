@@ -16,6 +16,7 @@
 
 #include <event2/buffer.h>
 #include <event2/event.h>
+#include <openssl/ssl.h>
 
 #include "backend.h"
 #include "config.h"
@@ -103,6 +104,7 @@ struct session {
 	bool			 proxied;	/* the header named the client */
 	bool			 peer_trusted;	/* TCP peer in trusted_proxies */
 	bool			 tls;		/* the client speaks TLS */
+	SSL_CTX			*tls_ctx;	/* started after a PROXY header */
 
 	struct endpoint		 client;
 	struct endpoint		 backend;
@@ -145,6 +147,7 @@ void	session_set_backend_callbacks(struct session *);
 
 /* session_upgrade.c */
 void	session_read_head(struct session *);
+void	session_read_proxy_peeked(struct session *, const uint8_t *, size_t);
 void	session_reject(struct session *, const struct handshake_result *);
 void	session_backend_connect_event(struct session *, enum conn_event);
 void	session_connect_timeout(struct session *);

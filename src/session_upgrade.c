@@ -146,6 +146,24 @@ session_keep_head(struct session *s, const char *head, size_t len)
  * once it is read (and removed), -1 while more is needed or after the
  * session was closed for a bad header.
  */
+/* The header's source is the client from now on (LOCAL: the peer). */
+static void
+session_proxy_apply(struct session *s, const struct proxyproto_header *h)
+{
+	char	via[sizeof(s->peer)];
+
+	s->proxy_pending = false;
+	if (h->local)
+		return;		/* the balancer's own check */
+	memcpy(via, s->peer, sizeof(via));
+	session_name_peer(s, (const struct sockaddr *)&h->src, h->srclen);
+	log_debug("session %llu: PROXY header from %s: client %s",
+	    (unsigned long long)s->id, via, s->peer);
+	memcpy(&s->local_ss, &h->dst, h->dstlen);
+	s->local_len = h->dstlen;
+	s->proxied = true;
+}
+
 static int
 session_read_proxy(struct session *s)
 {
@@ -153,7 +171,6 @@ session_read_proxy(struct session *s)
 	struct proxyproto_header	 h;
 	size_t				 len = evbuffer_get_length(in);
 	const char			*errstr;
-	char				 via[sizeof(s->peer)];
 
 	switch (proxyproto_parse(evbuffer_pullup(in, (ev_ssize_t)len), len,
 	    (enum proxyproto_version)s->listen->proxy_protocol, &h,
@@ -169,17 +186,41 @@ session_read_proxy(struct session *s)
 		break;
 	}
 	evbuffer_drain(in, h.len);
-	s->proxy_pending = false;
-	if (h.local)
-		return 0;	/* the balancer's own check: keep its address */
-	memcpy(via, s->peer, sizeof(via));
-	session_name_peer(s, (struct sockaddr *)&h.src, h.srclen);
-	log_debug("session %llu: PROXY header from %s: client %s",
-	    (unsigned long long)s->id, via, s->peer);
-	memcpy(&s->local_ss, &h.dst, h.dstlen);
-	s->local_len = h.dstlen;
-	s->proxied = true;
+	session_proxy_apply(s, &h);
 	return 0;
+}
+
+/*
+ * The same on a TLS listener, where the header comes before the TLS
+ * handshake: conn peeks at it, so that TLS then reads what follows from
+ * the socket itself.
+ */
+void
+session_read_proxy_peeked(struct session *s, const uint8_t *data, size_t len)
+{
+	struct proxyproto_header	 h;
+	const char			*errstr;
+
+	switch (proxyproto_parse(data, len,
+	    (enum proxyproto_version)s->listen->proxy_protocol, &h,
+	    &errstr)) {
+	case PROXYPROTO_NEED_MORE:
+		return;
+	case PROXYPROTO_ERROR:
+		log_info("session %llu: %s: bad PROXY header: %s",
+		    (unsigned long long)s->id, s->peer, errstr);
+		session_close(s, "bad PROXY header");
+		return;
+	case PROXYPROTO_OK:
+		break;
+	}
+	conn_peek(s->client.conn, false);
+	if (conn_consume(s->client.conn, h.len) == -1 ||
+	    conn_tls_accept(s->client.conn, s->tls_ctx) == -1) {
+		session_close(s, "client error during the handshake");
+		return;
+	}
+	session_proxy_apply(s, &h);
 }
 
 void

@@ -191,5 +191,47 @@ def test_check_mode_validates_certificate_pairs():
           "no message naming the key: %r" % err)
 
 
+def proxy_tls_gate(pki, trusted="127.0.0.1/32"):
+    doc = {"listen": [{"address": "127.0.0.1:0", "proxy_protocol": "auto",
+                       "tls": {"certificates": [pki.ab]}}],
+           "trusted_proxies": [trusted],
+           "log": {"level": "debug"}, "limits": {"close_timeout": "1s"},
+           "routes": [h.ECHO_ROUTE]}
+    return h.start_wsgate(h.to_yaml(doc) + "\n")
+
+
+def test_proxy_header_before_the_tls_handshake():
+    from test_proxy_protocol import v1
+    pki = Pki()
+    gw = proxy_tls_gate(pki)
+    raw = h.connect(gw.port)
+    raw.sendall(v1("203.0.113.44", 4444, dport=443))
+    tls = client_ctx(pki).wrap_socket(raw, server_hostname="a.test")
+    tls.sendall(h.ws_request("/echo"))
+    r = h.read_response(tls, 10)
+    check(r.status == 101, "status %r" % r.status_line)
+    tls.close()
+    gw.wait_log(r"access: 203\.0\.113\.44:4444 \"/echo\"", 10)
+
+
+def test_haproxy_send_proxy_v2_in_front_of_wss():
+    from test_proxy_protocol import Haproxy, HAPROXY
+    check(os.access(HAPROXY, os.X_OK), "%s missing" % HAPROXY)
+    pki = Pki()
+    gw = proxy_tls_gate(pki)
+    lb = Haproxy(gw.port)
+
+    async def through_lb():
+        async with websockets.connect(
+                "wss://127.0.0.1:%d/echo" % lb.port, ssl=client_ctx(pki),
+                server_hostname="a.test", open_timeout=10,
+                local_addr=("127.0.0.6", 0)) as ws:
+            await ws.send("via haproxy")
+            return await asyncio.wait_for(ws.recv(), 10)
+    got = asyncio.run(through_lb())
+    check(got == "via haproxy", "echo %r" % got)
+    gw.wait_log(r"access: 127\.0\.0\.6:\d+ \"/echo\"", 10)
+
+
 if __name__ == "__main__":
     h.main(globals())

@@ -1547,6 +1547,35 @@ START_TEST(test_conn_stop_in_batch_sends_nothing)
 }
 END_TEST
 
+/*
+ * Peeking: the bytes are handed over and stay in the socket; after
+ * conn_consume(n) and peeking off, the next read starts at byte n.
+ */
+START_TEST(test_conn_peek_consume)
+{
+	struct rec	r;
+	int		fd, peer;
+
+	pair_unix(SOCK_STREAM, &fd, &peer);
+	rec_conn(&r, fd);
+	conn_peek(r.c, true);
+	conn_read(r.c, true);
+	ck_assert_int_eq(send(peer, "HEADERbody", 10, 0), 10);
+	LOOP_UNTIL(r.nreads == 1);
+	ck_assert_uint_eq(r.in.len, 10);
+	spin();
+	ck_assert_uint_eq(r.nreads, 1);		/* no edge, no new read */
+	ck_assert_int_eq(conn_consume(r.c, 6), 0);
+	conn_peek(r.c, false);
+	r.in.len = 0;
+	ck_assert_int_eq(send(peer, "+more", 5, 0), 5);
+	LOOP_UNTIL(r.in.len == 9);
+	ck_assert_mem_eq(r.in.p, "body+more", 9);
+	rec_done(&r);
+	close(peer);
+}
+END_TEST
+
 /* 10. TLS ------------------------------------------------------------- */
 
 /* A self-signed P-256 certificate made here: these tests are about conn. */
@@ -1717,6 +1746,7 @@ check_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_loop_test(tc, test_conn_read_in_place, 0, 2);
 	tcase_add_test(tc, test_conn_read_pause);
+	tcase_add_test(tc, test_conn_peek_consume);
 	tcase_add_loop_test(tc, test_conn_relay_rbuf, 0, 3);
 	tcase_add_loop_test(tc, test_conn_relay_many_pieces, 0, 2);
 	tcase_set_timeout(tc, TCASE_SECS);
