@@ -84,6 +84,7 @@ struct conn {
 	SSL			*ssl;		/* TLS, or NULL */
 	bool			 tls_handshaking;
 	bool			 peek;		/* reads leave the bytes */
+	size_t			 peeked;	/* what the last peek saw */
 	bool			 eof;		/* read gave 0: nothing more */
 };
 
@@ -345,10 +346,18 @@ conn_write_out(struct conn *c)
 {
 	if (c->out == NULL)
 		return 0;
-	if (evbuffer_get_length(c->out) > 0 &&
-	    evbuffer_write(c->out, c->fd) == -1 && conn_errno_fatal(errno)) {
-		conn_fail(c, errno);
-		return -1;
+	/* Until the kernel refuses: only then will an edge say when to
+	 * go on (evbuffer_write sends at most 128 chains a call). */
+	while (evbuffer_get_length(c->out) > 0) {
+		int	n = evbuffer_write(c->out, c->fd);
+
+		if (n > 0)
+			continue;
+		if (n == -1 && conn_errno_fatal(errno)) {
+			conn_fail(c, errno);
+			return -1;
+		}
+		break;
 	}
 	/* Kept only while it holds bytes: idle conns keep no buffer, and
 	 * the steady state never looks at one. */
@@ -599,6 +608,9 @@ conn_tls_start(struct conn *c, SSL_CTX *ctx, const char *server_name)
 	}
 	SSL_set_mode(c->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE |
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	/* A peer that closes without close_notify has closed, not failed:
+	 * WebSocket frames its own end (OpenSSL 3 would say SSL_ERROR_SSL). */
+	SSL_set_options(c->ssl, SSL_OP_IGNORE_UNEXPECTED_EOF);
 	if (server_name != NULL) {
 		SSL_set_connect_state(c->ssl);
 		if (SSL_set_tlsext_host_name(c->ssl, server_name) != 1 ||
@@ -769,9 +781,20 @@ conn_on_readable(struct conn *c)
 		/* A full read may have left more; a short one drained the
 		 * socket but for a FIN, which the same edge may carry.  A
 		 * peek saw all there is: the next bytes bring an edge. */
-		if (c->peek)
+		if (c->peek && c->rdhup && (size_t)n == c->peeked) {
+			/* The FIN is in and nothing new came: the end. */
+			c->eof = true;
 			c->read_ready = false;
-		else if ((size_t)n == sizeof(conn_rbuf) || c->rdhup)
+			c->event_cb(c, CONN_EOF, c->arg);
+			return;
+		}
+		if (c->peek) {
+			c->peeked = (size_t)n;
+			if (c->rdhup)
+				conn_activate(c, EV_READ);
+			else
+				c->read_ready = false;
+		} else if ((size_t)n == sizeof(conn_rbuf) || c->rdhup)
 			conn_activate(c, EV_READ);
 		else
 			c->read_ready = false;
@@ -806,6 +829,8 @@ conn_connect_done(struct conn *c)
 		/* Like a failed write: what was queued is dropped, later
 		 * writes are refused. */
 		c->error = err;
+		c->error_reported = true;
+		c->eof = true;
 		if (c->out != NULL)
 			evbuffer_drain(c->out, evbuffer_get_length(c->out));
 		errno = err;

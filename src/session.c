@@ -36,6 +36,7 @@
 
 #include "cidr.h"
 #include "log.h"
+#include "proxyproto.h"
 #include "session.h"
 #include "session_int.h"
 
@@ -92,6 +93,14 @@ session_pause(struct endpoint *ep, bool pause)
 	conn_read(ep->conn, !pause);
 }
 
+/* A PROXY header may come before the head and is not part of it. */
+static size_t
+session_hold_limit(const struct session *s)
+{
+	return s->cfg->limits.max_request_head +
+	    (s->proxy_pending ? PROXYPROTO_V2_MAX_LEN : 0);
+}
+
 /*
  * Keeps bytes read before their phase (a head, frames behind it) in
  * ep->held, at most max_request_head of them before reading stops: a
@@ -104,7 +113,7 @@ session_hold(struct endpoint *ep, const uint8_t *data, size_t len)
 		return -1;
 	if (evbuffer_add(ep->held, data, len) == -1)
 		return -1;
-	if (evbuffer_get_length(ep->held) > ep->s->cfg->limits.max_request_head)
+	if (evbuffer_get_length(ep->held) > session_hold_limit(ep->s))
 		conn_read(ep->conn, false);
 	return 0;
 }

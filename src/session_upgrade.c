@@ -187,6 +187,8 @@ session_read_proxy(struct session *s)
 	}
 	evbuffer_drain(in, h.len);
 	session_proxy_apply(s, &h);
+	/* The hold's bound was the header's too: the head may need more. */
+	conn_read(s->client.conn, true);
 	return 0;
 }
 

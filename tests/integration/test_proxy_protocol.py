@@ -12,6 +12,7 @@ import socket
 import struct
 import subprocess
 import tempfile
+import time
 
 import harness as h
 from harness import check, OP_BINARY
@@ -138,6 +139,30 @@ def test_bad_or_missing_header_is_closed_without_an_answer():
     h.wait_until(lambda: gw.log().count("bad PROXY header") >= len(cases),
                  10, what="a log line per bad header")
     check(srv.accepted == 0, "the backend was connected")
+
+
+def test_header_does_not_count_toward_max_request_head():
+    """A PROXY header and a head just under max_request_head arriving
+    together, the head's end later: the upgrade goes through."""
+    srv = h.raw_ws_backend()
+    doc = {"listen": [{"address": "127.0.0.1:0", "proxy_protocol": "v1"}],
+           "trusted_proxies": ["127.0.0.1/32"],
+           "log": {"level": "debug"},
+           "limits": {"close_timeout": "1s", "max_request_head": "1KiB"},
+           "backends": {"app": h.ws_backend(srv.port)},
+           "routes": [{"match": {"path": "/ws"}, "backend": "app"}]}
+    gw = h.start_wsgate(h.to_yaml(doc) + "\n")
+    # 1015 bytes: the header and all but the last 5 pass 1 KiB together.
+    base = len(h.ws_request("/ws", key="x" * 22 + "==",
+                            extra=[("X-Pad", "")]))
+    head = h.ws_request("/ws", extra=[("X-Pad", "p" * (1015 - base))])
+    check(len(head) == 1015, "head of %d bytes" % len(head))
+    s = h.connect(gw.port)
+    s.sendall(v1("203.0.113.8", 8888) + head[:-5])
+    time.sleep(0.3)
+    s.sendall(head[-5:])
+    r = h.read_response(s, 10)
+    check(r.status == 101, "status %r" % r.status_line)
 
 
 def tcp_recorder():

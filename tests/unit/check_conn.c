@@ -1576,6 +1576,27 @@ START_TEST(test_conn_peek_consume)
 }
 END_TEST
 
+/* Peeking at bytes the peer follows with its FIN: EOF comes, once. */
+START_TEST(test_conn_peek_eof)
+{
+	struct rec	r;
+	int		fd, peer;
+
+	pair_unix(SOCK_STREAM, &fd, &peer);
+	rec_conn(&r, fd);
+	conn_peek(r.c, true);
+	conn_read(r.c, true);
+	ck_assert_int_eq(send(peer, "PROX", 4, 0), 4);
+	ck_assert_int_eq(shutdown(peer, SHUT_WR), 0);
+	LOOP_UNTIL(r.nev[CONN_EOF] == 1);
+	ck_assert_uint_ge(r.nreads, 1);
+	spin();
+	ck_assert_uint_eq(r.nev[CONN_EOF], 1);
+	rec_done(&r);
+	close(peer);
+}
+END_TEST
+
 /* 10. TLS ------------------------------------------------------------- */
 
 /* A self-signed P-256 certificate made here: these tests are about conn. */
@@ -1747,6 +1768,7 @@ check_suite(void)
 	tcase_add_loop_test(tc, test_conn_read_in_place, 0, 2);
 	tcase_add_test(tc, test_conn_read_pause);
 	tcase_add_test(tc, test_conn_peek_consume);
+	tcase_add_test(tc, test_conn_peek_eof);
 	tcase_add_loop_test(tc, test_conn_relay_rbuf, 0, 3);
 	tcase_add_loop_test(tc, test_conn_relay_many_pieces, 0, 2);
 	tcase_set_timeout(tc, TCASE_SECS);
