@@ -146,40 +146,7 @@ for p in "${ALL_PROXIES[@]}"; do
 done
 
 write_configs() {
-	mkdir -p "$tmp/nginx"
-	cat >"$tmp/nginx/nginx.conf" <<EOF
-worker_processes 1;
-daemon off;
-pid $tmp/nginx/nginx.pid;
-error_log $tmp/nginx/error.log warn;
-worker_rlimit_nofile $((nginx_conns + 64));
-events {
-	worker_connections $nginx_conns;
-}
-http {
-	access_log off;
-	client_body_temp_path $tmp/nginx/body;
-	proxy_temp_path $tmp/nginx/proxy;
-	fastcgi_temp_path $tmp/nginx/fastcgi;
-	uwsgi_temp_path $tmp/nginx/uwsgi;
-	scgi_temp_path $tmp/nginx/scgi;
-	upstream echo {
-		server 127.0.0.1:$ws_port;
-	}
-	server {
-		listen 127.0.0.1:${PORT[nginx]};
-		location / {
-			proxy_pass http://echo;
-			proxy_http_version 1.1;
-			proxy_set_header Upgrade \$http_upgrade;
-			proxy_set_header Connection "upgrade";
-			proxy_buffering off;
-			proxy_read_timeout 1h;
-			proxy_send_timeout 1h;
-		}
-	}
-}
-EOF
+	nginx_config "$tmp/nginx" "${PORT[nginx]}" "$ws_port" "$nginx_conns"
 	cat >"$tmp/haproxy.cfg" <<EOF
 global
 	nbthread 1

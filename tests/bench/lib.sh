@@ -126,3 +126,45 @@ kv() {
 	done
 	return 0
 }
+
+# nginx_config DIR PORT UPSTREAM_PORT CONNS: DIR/nginx.conf, nginx as the
+# WebSocket proxy of the comparison: one worker, proxy_pass with Upgrade
+# and Connection: upgrade, no buffering, no access log, CONNS
+# connections (and descriptors for them).
+nginx_config() {
+	local dir=$1 port=$2 upstream=$3 conns=$4
+	mkdir -p "$dir"
+	cat >"$dir/nginx.conf" <<EOF
+worker_processes 1;
+daemon off;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+worker_rlimit_nofile $((conns + 64));
+events {
+	worker_connections $conns;
+}
+http {
+	access_log off;
+	client_body_temp_path $dir/body;
+	proxy_temp_path $dir/proxy;
+	fastcgi_temp_path $dir/fastcgi;
+	uwsgi_temp_path $dir/uwsgi;
+	scgi_temp_path $dir/scgi;
+	upstream echo {
+		server 127.0.0.1:$upstream;
+	}
+	server {
+		listen 127.0.0.1:$port;
+		location / {
+			proxy_pass http://echo;
+			proxy_http_version 1.1;
+			proxy_set_header Upgrade \$http_upgrade;
+			proxy_set_header Connection "upgrade";
+			proxy_buffering off;
+			proxy_read_timeout 1h;
+			proxy_send_timeout 1h;
+		}
+	}
+}
+EOF
+}

@@ -65,34 +65,7 @@ EOF
 	    -c "$tmp/wsgate.yaml"
 	path=/ws ;;
 nginx)
-	mkdir -p "$tmp/nginx"
-	cat >"$tmp/nginx/nginx.conf" <<EOF
-worker_processes 1;
-daemon off;
-pid $tmp/nginx/nginx.pid;
-error_log $tmp/nginx/error.log warn;
-events { worker_connections 4096; }
-http {
-	access_log off;
-	client_body_temp_path $tmp/nginx/body;
-	proxy_temp_path $tmp/nginx/proxy;
-	fastcgi_temp_path $tmp/nginx/fastcgi;
-	uwsgi_temp_path $tmp/nginx/uwsgi;
-	scgi_temp_path $tmp/nginx/scgi;
-	upstream echo { server 127.0.0.1:$ws_port; }
-	server {
-		listen 127.0.0.1:$port;
-		location / {
-			proxy_pass http://echo;
-			proxy_http_version 1.1;
-			proxy_set_header Upgrade \$http_upgrade;
-			proxy_set_header Connection "upgrade";
-			proxy_buffering off;
-			proxy_read_timeout 1h;
-		}
-	}
-}
-EOF
+	nginx_config "$tmp/nginx" "$port" "$ws_port" 4096
 	bg_start "$tmp/proxy.log" taskset -c "$PROXY_CPU" /usr/sbin/nginx \
 	    -p "$tmp/nginx/" -e "$tmp/nginx/error.log" -c "$tmp/nginx/nginx.conf"
 	path=/ ;;
