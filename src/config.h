@@ -169,7 +169,8 @@ struct route {
 
 /* All durations in milliseconds, all sizes in bytes; 0 means "off". */
 struct config_limits {
-	uint64_t	handshake_timeout;
+	uint64_t	handshake_timeout;	/* accept to the whole head */
+	uint64_t	tls_handshake_timeout;	/* accept to TLS established */
 	uint64_t	max_request_head;
 	uint64_t	max_message;
 	uint64_t	buffer_high_watermark;

@@ -658,6 +658,12 @@ conn_consume(struct conn *c, size_t n)
 	return 0;
 }
 
+bool
+conn_tls_handshaking(const struct conn *c)
+{
+	return c->ssl != NULL && c->tls_handshaking;
+}
+
 int
 conn_tls_connect(struct conn *c, SSL_CTX *ctx, const char *server_name)
 {

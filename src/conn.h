@@ -80,6 +80,8 @@ int	conn_tls_accept(struct conn *c, struct ssl_ctx_st *ctx);
 int	conn_tls_connect(struct conn *c, struct ssl_ctx_st *ctx,
 	    const char *server_name);
 const char *conn_tls_reason(void);
+/* Whether TLS was started on c and its handshake is not done yet. */
+bool	conn_tls_handshaking(const struct conn *c);
 
 /*
  * Peeking: reads hand over the bytes but leave them in the socket, for a

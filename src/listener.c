@@ -10,11 +10,17 @@
  * When accept(2) fails for lack of descriptors (EMFILE, ENFILE) the
  * socket stays readable, so accepting again at once would spin: the
  * listener pauses for a second instead, as nginx does.
+ *
+ * A TLS listener's certificates live in a tls_server that the set owns
+ * and a reload may replace (listener_reload_tls) while the workers
+ * accept: each accept takes a reference to the current one under the
+ * set's lock, so a connection keeps the server it started with.
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,7 +45,9 @@ struct listener_set {
 	int		*fds;		/* [addr * nworkers + worker], -1 once
 					   a worker took it */
 	char		(*names)[LISTENER_NAME_LEN];	/* per address */
-	struct tls_server **tls;	/* per address, NULL: plain */
+	struct tls_server **tls;	/* per address, NULL: plain; replaced
+					   by a reload, under tls_lock */
+	pthread_mutex_t	 tls_lock;
 };
 
 struct listener_sock {
@@ -47,7 +55,8 @@ struct listener_sock {
 	struct event		*resume;	/* EMFILE back-off */
 	struct config		*cfg;
 	const struct config_listen *cl;		/* in cfg */
-	SSL_CTX			*tls;		/* NULL: plain TCP */
+	struct listener_set	*set;
+	size_t			 addr;		/* index in the set */
 	const char		*name;		/* in the set */
 	unsigned		 worker;
 };
@@ -57,6 +66,9 @@ struct listener {
 	size_t			 nsocks;
 };
 
+static struct tls_server *listener_tls_current(struct listener_set *,
+		    size_t);
+
 static void
 listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
@@ -64,7 +76,8 @@ listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	struct listener_sock	*ls = arg;
 
 	session_accept(evconnlistener_get_base(evl), ls->worker, fd, sa,
-	    (socklen_t)salen, ls->cfg, ls->cl, ls->tls);
+	    (socklen_t)salen, ls->cfg, ls->cl, ls->cl->tls == NULL ? NULL :
+	    listener_tls_current(ls->set, ls->addr));
 }
 
 static void
@@ -179,19 +192,15 @@ listener_bind_addr(struct listener_set *set, const struct config_listen *cl,
 	return 0;
 }
 
-/* The TLS context of a listener, from its certificates and settings. */
-static int
-listener_tls(struct listener_set *set, const struct config_listen *cl,
-    size_t i)
+/* The TLS server of a listener, from its certificates and settings. */
+static struct tls_server *
+listener_tls_load(const struct config_tls *t, char *err, size_t errlen)
 {
-	const struct config_tls	*t = cl->tls;
+	struct tls_server	*ts;
 	struct tls_cert		*certs;
 	struct tls_options	 o;
-	char			 err[512];
 	size_t			 j;
 
-	if (t == NULL)
-		return 0;
 	if ((certs = calloc(t->ncerts, sizeof(*certs))) == NULL)
 		fatal("listener: calloc");
 	for (j = 0; j < t->ncerts; j++) {
@@ -204,13 +213,66 @@ listener_tls(struct listener_set *set, const struct config_listen *cl,
 	o.min_version = t->min_version;
 	o.ciphers = t->ciphers;
 	o.ciphersuites = t->ciphersuites;
-	set->tls[i] = tls_server_new(&o, err, sizeof(err));
+	ts = tls_server_new(&o, err, errlen);
 	free(certs);
-	if (set->tls[i] == NULL) {
+	return ts;
+}
+
+/* A new reference to the current TLS server of TLS address i. */
+static struct tls_server *
+listener_tls_current(struct listener_set *set, size_t i)
+{
+	struct tls_server	*ts;
+
+	pthread_mutex_lock(&set->tls_lock);
+	ts = tls_server_ref(set->tls[i]);
+	pthread_mutex_unlock(&set->tls_lock);
+	return ts;
+}
+
+/* At startup: a listener's TLS server, or -1 after logging why not. */
+static int
+listener_tls(struct listener_set *set, const struct config_listen *cl,
+    size_t i)
+{
+	char	err[512];
+
+	if (cl->tls == NULL)
+		return 0;
+	if ((set->tls[i] = listener_tls_load(cl->tls, err, sizeof(err))) ==
+	    NULL) {
 		log_warnx("listen on %s: tls: %s", cl->address, err);
 		return -1;
 	}
 	return 0;
+}
+
+int
+listener_reload_tls(struct listener_set *set, const struct config *cfg)
+{
+	struct tls_server	*ts, *old;
+	char			 err[512];
+	size_t			 i;
+	int			 failed = 0;
+
+	for (i = 0; i < set->naddrs; i++) {
+		if (cfg->listens[i].tls == NULL)
+			continue;
+		if ((ts = listener_tls_load(cfg->listens[i].tls, err,
+		    sizeof(err))) == NULL) {
+			log_warnx("listen on %s: tls: %s; the certificates "
+			    "loaded before stay in use", set->names[i], err);
+			failed++;
+			continue;
+		}
+		pthread_mutex_lock(&set->tls_lock);
+		old = set->tls[i];
+		set->tls[i] = ts;
+		pthread_mutex_unlock(&set->tls_lock);
+		tls_server_unref(old);
+		log_info("listen on %s: certificates reloaded", set->names[i]);
+	}
+	return failed == 0 ? 0 : -1;
 }
 
 struct listener_set *
@@ -227,6 +289,7 @@ listener_bind(const struct config *cfg, unsigned nworkers)
 		fatal("listener: calloc");
 	set->naddrs = cfg->nlistens;
 	set->nworkers = nworkers;
+	pthread_mutex_init(&set->tls_lock, NULL);
 	for (i = 0; i < n; i++)
 		set->fds[i] = -1;
 	for (i = 0; i < cfg->nlistens; i++) {
@@ -250,7 +313,8 @@ listener_set_free(struct listener_set *set)
 		if (set->fds[i] != -1)
 			close(set->fds[i]);
 	for (i = 0; set->tls != NULL && i < set->naddrs; i++)
-		tls_server_free(set->tls[i]);
+		tls_server_unref(set->tls[i]);
+	pthread_mutex_destroy(&set->tls_lock);
 	free(set->tls);
 	free(set->fds);
 	free(set->names);
@@ -274,8 +338,8 @@ listener_start(struct listener_set *set, unsigned worker,
 
 		ls->cfg = cfg;
 		ls->cl = &cfg->listens[i];
-		ls->tls = set->tls[i] != NULL ? tls_server_ctx(set->tls[i]) :
-		    NULL;
+		ls->set = set;
+		ls->addr = i;
 		ls->name = set->names[i];
 		ls->worker = worker;
 		/* Backlog 0: listening already (-1 would listen again, 128). */

@@ -17,7 +17,8 @@ struct listener;
 /*
  * Binds every listen address of cfg nworkers times and logs each
  * address; loads the certificates of its TLS listeners.  The set must
- * outlive the workers' listeners (their TLS contexts live in it).  Returns the set, or NULL after logging which address failed
+ * outlive the workers' listeners (their TLS contexts live in it).
+ * Returns the set, or NULL after logging which address failed
  * (startup aborts then).  A port another process holds is refused even
  * if it too set SO_REUSEPORT: the first socket of an address is bound
  * without it.
@@ -31,6 +32,15 @@ struct listener_set *listener_bind(const struct config *cfg,
  */
 struct listener	*listener_start(struct listener_set *set, unsigned worker,
 		    struct event_base *base, struct config *cfg);
+
+/*
+ * Reads the certificates of every TLS listener of cfg (the generation
+ * set was bound for) again; new connections use them, established ones
+ * keep theirs.  A listener whose files fail to load keeps its previous
+ * certificates, and the error is logged.  0, or -1 if any failed.
+ */
+int		 listener_reload_tls(struct listener_set *set,
+		    const struct config *cfg);
 
 /* Closes the sockets no worker took; frees the set and its TLS contexts. */
 void		 listener_set_free(struct listener_set *set);

@@ -8,7 +8,13 @@
  * shutdown: every worker stops accepting, closes 1001 to each client and
  * waits for the close handshakes (bounded); the process exits 0 when all
  * workers are done.  A second signal stops them at once.
+ *
+ * SIGHUP re-reads the certificates of the TLS listeners: all of them are
+ * checked first (as at startup), and a failure keeps every listener on
+ * the certificates it has.  The rest of the configuration is read at
+ * startup only, for now.
  */
+#include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +65,83 @@ main_version(void)
 	    OpenSSL_version(OPENSSL_VERSION), yaml_get_version_string());
 }
 
+/* How main_check_certificates() speaks: stderr, or the log. */
+struct main_say {
+	void	(*error)(const char *, ...)
+		    __attribute__((format(printf, 1, 2)));
+	void	(*warning)(const char *, ...)
+		    __attribute__((format(printf, 1, 2)));
+};
+
+static void	main_stderr_error(const char *, ...)
+		    __attribute__((format(printf, 1, 2)));
+static void	main_stderr_warning(const char *, ...)
+		    __attribute__((format(printf, 1, 2)));
+
+static void
+main_stderr_error(const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void
+main_stderr_warning(const char *fmt, ...)
+{
+	va_list	ap;
+
+	fputs("warning: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* -t and startup: on stderr, before the log is set up. */
+static const struct main_say main_say_stderr = {
+	main_stderr_error, main_stderr_warning
+};
+/* A reload: in the log. */
+static const struct main_say main_say_log = { log_warnx, log_warnx };
+
+/*
+ * Every certificate/key pair of the TLS listeners loads, matches and is
+ * valid now; one that expires within MAIN_CERT_WARN_DAYS is warned of.
+ * For -t, at every start and at every certificate reload.
+ */
+static int
+main_check_certificates(const struct config *cfg, const struct main_say *say)
+{
+	struct tls_cert	 c;
+	char		 err[512];
+	long		 days;
+	size_t		 i, j;
+	int		 rc = 0;
+
+	for (i = 0; i < cfg->nlistens; i++) {
+		const struct config_tls	*t = cfg->listens[i].tls;
+
+		for (j = 0; t != NULL && j < t->ncerts; j++) {
+			c.certificate = t->certs[j].certificate;
+			c.key = t->certs[j].key;
+			if (tls_check_pair(&c, &days, err, sizeof(err)) == -1) {
+				say->error("listen %s: tls: %s",
+				    cfg->listens[i].address, err);
+				rc = -1;
+			} else if (days < MAIN_CERT_WARN_DAYS) {
+				say->warning("listen %s: tls: %s expires in "
+				    "%ld days", cfg->listens[i].address,
+				    c.certificate, days);
+			}
+		}
+	}
+	return rc;
+}
+
 /* A worker's loop ended (from the main loop); the last one ends ours. */
 static void
 main_worker_done(unsigned id, void *arg)
@@ -90,15 +173,27 @@ main_stop_cb(evutil_socket_t sig, short what, void *arg)
 		worker_shutdown(main_workers[i]);
 }
 
+/*
+ * SIGHUP: new certificates for new connections, all or none; sessions
+ * keep the certificates they started with.
+ */
 static void
 main_hup_cb(evutil_socket_t sig, short what, void *arg)
 {
+	const struct config	*cfg = arg;
+
 	(void)sig;
 	(void)what;
-	(void)arg;
-	/* Reload arrives with the operations work (issue 6). */
-	log_warnx("SIGHUP: configuration reload is not implemented yet, "
-	    "ignored");
+	if (main_stopping || main_listeners == NULL)
+		return;
+	log_info("SIGHUP: reloading certificates");
+	if (main_check_certificates(cfg, &main_say_log) == -1) {
+		log_warnx("SIGHUP: certificates not reloaded, the previous ones "
+		    "stay in use");
+		return;
+	}
+	if (listener_reload_tls(main_listeners, cfg) == -1)
+		log_warnx("SIGHUP: some certificates not reloaded");
 }
 
 /* Binds every listening socket, then starts the workers on them. */
@@ -132,40 +227,6 @@ main_free_workers(void)
 		worker_free(main_workers[i]);
 	free(main_workers);
 	listener_set_free(main_listeners);
-}
-
-/*
- * Every certificate/key pair of the TLS listeners loads, matches and is
- * valid now; one that expires within MAIN_CERT_WARN_DAYS is warned of.
- * For -t and at every start (stderr, before the log is set up).
- */
-static int
-main_check_certificates(const struct config *cfg)
-{
-	struct tls_cert	 c;
-	char		 err[512];
-	long		 days;
-	size_t		 i, j;
-	int		 rc = 0;
-
-	for (i = 0; i < cfg->nlistens; i++) {
-		const struct config_tls	*t = cfg->listens[i].tls;
-
-		for (j = 0; t != NULL && j < t->ncerts; j++) {
-			c.certificate = t->certs[j].certificate;
-			c.key = t->certs[j].key;
-			if (tls_check_pair(&c, &days, err, sizeof(err)) == -1) {
-				fprintf(stderr, "listen %s: tls: %s\n",
-				    cfg->listens[i].address, err);
-				rc = -1;
-			} else if (days < MAIN_CERT_WARN_DAYS) {
-				fprintf(stderr, "warning: listen %s: tls: %s "
-				    "expires in %ld days\n",
-				    cfg->listens[i].address, c.certificate, days);
-			}
-		}
-	}
-	return rc;
 }
 
 int
@@ -210,7 +271,7 @@ main(int argc, char *argv[])
 			fprintf(stderr, "%s: configuration is invalid\n", path);
 		return 1;
 	}
-	if (main_check_certificates(cfg) == -1) {
+	if (main_check_certificates(cfg, &main_say_stderr) == -1) {
 		fprintf(stderr, "%s: configuration is invalid\n", path);
 		config_unref(cfg);
 		return 1;
@@ -234,7 +295,7 @@ main(int argc, char *argv[])
 		fatalx("cannot start backend health checks");
 	ev_term = evsignal_new(main_base, SIGTERM, main_stop_cb, NULL);
 	ev_int = evsignal_new(main_base, SIGINT, main_stop_cb, NULL);
-	ev_hup = evsignal_new(main_base, SIGHUP, main_hup_cb, NULL);
+	ev_hup = evsignal_new(main_base, SIGHUP, main_hup_cb, cfg);
 	if (ev_term == NULL || ev_int == NULL || ev_hup == NULL ||
 	    evsignal_add(ev_term, NULL) == -1 ||
 	    evsignal_add(ev_int, NULL) == -1 ||

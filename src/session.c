@@ -424,18 +424,55 @@ session_set_backend_callbacks(struct session *s)
 }
 
 /* The phase timeout: what it means depends on the phase. */
+/* Milliseconds since the session was accepted. */
+static uint64_t
+session_age(const struct session *s)
+{
+	struct timeval	now, d;
+
+	gettimeofday(&now, NULL);
+	timersub(&now, &s->started, &d);
+	return (uint64_t)d.tv_sec * 1000 + (uint64_t)d.tv_usec / 1000;
+}
+
+/*
+ * The handshake timer: armed at accept for the TLS handshake when there
+ * is one (tls_handshake_timeout), and for the whole request head
+ * (handshake_timeout, from accept too).  Only the second can be answered
+ * with a 408: without TLS established there is no way to say anything.
+ */
+static void
+session_handshake_timeout(struct session *s)
+{
+	struct handshake_result	hr;
+	uint64_t		age = session_age(s);
+
+	if (s->tls && (s->proxy_pending ||
+	    conn_tls_handshaking(s->client.conn))) {
+		log_info("session %llu: %s: TLS handshake not done within "
+		    "%llums", (unsigned long long)s->id, s->peer,
+		    (unsigned long long)age);
+		session_close(s, "TLS handshake timed out");
+		return;
+	}
+	if (age < s->cfg->limits.handshake_timeout) {
+		session_arm(s->timer, s->cfg->limits.handshake_timeout - age);
+		return;
+	}
+	handshake_fail(&hr, 408, "request head not received in time");
+	session_reject(s, &hr);
+}
+
 static void
 session_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct session		*s = arg;
-	struct handshake_result	 hr;
 
 	(void)fd;
 	(void)what;
 	switch (s->state) {
 	case SESSION_HANDSHAKE:
-		handshake_fail(&hr, 408, "request head not received in time");
-		session_reject(s, &hr);
+		session_handshake_timeout(s);
 		break;
 	case SESSION_CONNECTING:
 	case SESSION_UPGRADING:
@@ -504,6 +541,7 @@ session_free(struct session *s)
 	event_free(s->free_ev);
 	TAILQ_REMOVE(&session_list, s, entry);
 	session_live--;
+	tls_server_unref(s->tls_server);
 	config_unref(s->cfg);
 	free(s);
 	if (session_live == 0 && session_all_done != NULL)
@@ -599,21 +637,25 @@ session_proxy_refused(const struct config *cfg, const struct config_listen *cl,
 void
 session_accept(struct event_base *base, unsigned worker, evutil_socket_t fd,
     const struct sockaddr *sa, socklen_t salen, struct config *cfg,
-    const struct config_listen *cl, SSL_CTX *tls)
+    const struct config_listen *cl, struct tls_server *tls)
 {
 	struct session	*s;
 	int		 one = 1;
 
 	if (session_proxy_refused(cfg, cl, sa)) {
+		tls_server_unref(tls);
 		evutil_closesocket(fd);
 		return;
 	}
 
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		log_warn("session: calloc");
+		tls_server_unref(tls);
 		evutil_closesocket(fd);
 		return;
 	}
+	s->tls_server = tls;
+	s->tls = tls != NULL;
 	s->id = atomic_fetch_add_explicit(&session_next_id, 1,
 	    memory_order_relaxed);
 	s->base = base;
@@ -664,18 +706,19 @@ session_accept(struct event_base *base, unsigned worker, evutil_socket_t fd,
 	/* Callbacks get the endpoint: relay code is written for (src, dst). */
 	conn_setcb(s->client.conn, session_client_read_cb, session_drain_cb,
 	    session_client_event_cb, &s->client);
-	s->tls = tls != NULL;
-	s->tls_ctx = tls;
 	if (s->tls && s->proxy_pending)
 		/* The PROXY header first, in the clear: peeked at. */
 		conn_peek(s->client.conn, true);
-	else if (s->tls && conn_tls_accept(s->client.conn, tls) == -1) {
+	else if (s->tls && conn_tls_accept(s->client.conn,
+	    tls_server_ctx(tls)) == -1) {
 		log_warn("session %llu: TLS", (unsigned long long)s->id);
 		session_close(s, "out of memory");
 		return;
 	}
 	conn_read(s->client.conn, true);
-	session_arm(s->timer, cfg->limits.handshake_timeout);
+	session_arm(s->timer, s->tls && cfg->limits.tls_handshake_timeout <
+	    cfg->limits.handshake_timeout ? cfg->limits.tls_handshake_timeout :
+	    cfg->limits.handshake_timeout);
 }
 
 size_t

@@ -16,14 +16,16 @@
 
 /*
  * Takes over a socket accepted by worker number worker (the thread of
- * base) on the listener cl of cfg (TLS with context tls when not NULL); the session holds a reference to cfg
- * for its whole life.  On failure the socket is closed.
+ * base) on the listener cl of cfg, speaking TLS with the certificates of
+ * tls when not NULL.  The session holds a reference to cfg for its whole
+ * life and takes over the caller's reference to tls.  On failure the
+ * socket is closed.
  */
-struct ssl_ctx_st;
+struct tls_server;
 void	session_accept(struct event_base *base, unsigned worker,
 	    evutil_socket_t fd, const struct sockaddr *sa, socklen_t salen,
 	    struct config *cfg, const struct config_listen *cl,
-	    struct ssl_ctx_st *tls);
+	    struct tls_server *tls);
 
 /* Number of live sessions of the calling worker thread. */
 size_t	session_count(void);

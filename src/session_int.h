@@ -24,6 +24,7 @@
 #include "frame.h"
 #include "handshake.h"
 #include "http.h"
+#include "tls.h"
 
 enum session_state {
 	SESSION_HANDSHAKE,	/* reading and checking the request */
@@ -104,7 +105,9 @@ struct session {
 	bool			 proxied;	/* the header named the client */
 	bool			 peer_trusted;	/* TCP peer in trusted_proxies */
 	bool			 tls;		/* the client speaks TLS */
-	SSL_CTX			*tls_ctx;	/* started after a PROXY header */
+	struct tls_server	*tls_server;	/* its certificates (a
+						   reference), for a TLS
+						   start after a PROXY header */
 
 	struct endpoint		 client;
 	struct endpoint		 backend;

@@ -218,7 +218,8 @@ session_read_proxy_peeked(struct session *s, const uint8_t *data, size_t len)
 	}
 	conn_peek(s->client.conn, false);
 	if (conn_consume(s->client.conn, h.len) == -1 ||
-	    conn_tls_accept(s->client.conn, s->tls_ctx) == -1) {
+	    conn_tls_accept(s->client.conn,
+	    tls_server_ctx(s->tls_server)) == -1) {
 		session_close(s, "client error during the handshake");
 		return;
 	}

@@ -4,6 +4,7 @@
  * certificate checks of "wsgate -t".  See tls.h for the policy.
  */
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,7 @@ struct tls_identity {
 struct tls_server {
 	struct tls_identity	*ids;	/* ids[0] is the default */
 	size_t			 nids;
+	atomic_uint		 refs;	/* listeners, handshaking sessions */
 };
 
 static void	tls_error(char *, size_t, const char *, ...)
@@ -375,9 +377,10 @@ tls_server_new(const struct tls_options *o, char *err, size_t errlen)
 		return NULL;
 	}
 	ts->nids = o->ncerts;
+	atomic_init(&ts->refs, 1);
 	for (i = 0; i < ts->nids; i++) {
 		if (tls_identity_init(ts, i, o, err, errlen) == -1) {
-			tls_server_free(ts);
+			tls_server_unref(ts);
 			return NULL;
 		}
 	}
@@ -390,13 +393,21 @@ tls_server_ctx(const struct tls_server *ts)
 	return ts->ids[0].ctx;
 }
 
+struct tls_server *
+tls_server_ref(struct tls_server *ts)
+{
+	atomic_fetch_add_explicit(&ts->refs, 1, memory_order_relaxed);
+	return ts;
+}
+
 void
-tls_server_free(struct tls_server *ts)
+tls_server_unref(struct tls_server *ts)
 {
 	struct tls_identity	*id;
 	size_t			 i, j;
 
-	if (ts == NULL)
+	if (ts == NULL || atomic_fetch_sub_explicit(&ts->refs, 1,
+	    memory_order_acq_rel) != 1)
 		return;
 	for (i = 0; i < ts->nids; i++) {
 		id = &ts->ids[i];

@@ -61,7 +61,7 @@ struct tls_server;
  * Loads every pair of o and builds their contexts; nothing of o is kept.
  * Returns the server, or NULL with a message in err (such as
  * "/etc/wsgate/a.key: key does not match certificate
- * /etc/wsgate/a.pem: ...").  The caller frees it with tls_server_free().
+ * /etc/wsgate/a.pem: ...").  The caller drops it with tls_server_unref().
  */
 struct tls_server	*tls_server_new(const struct tls_options *o, char *err,
 			    size_t errlen);
@@ -73,11 +73,15 @@ struct tls_server	*tls_server_new(const struct tls_options *o, char *err,
 SSL_CTX		*tls_server_ctx(const struct tls_server *ts);
 
 /*
- * Frees ts (NULL is fine).  Its SNI callback reads ts: free it only once
- * the connections made from it are freed (the config generation that
- * owns it outlives its sessions).
+ * A server is reference counted: its listener holds one reference and
+ * every connection made from it another, since its SNI callback reads ts
+ * until the handshake is done.  A certificate reload replaces the
+ * listener's server; the old one goes with its last connection.  Both
+ * are safe from any thread; tls_server_new() returns the first
+ * reference, and unref of NULL does nothing.
  */
-void		 tls_server_free(struct tls_server *ts);
+struct tls_server	*tls_server_ref(struct tls_server *ts);
+void		 tls_server_unref(struct tls_server *ts);
 
 /*
  * Whether a host name matches a certificate name (RFC 6125 §6.4):

@@ -3,12 +3,16 @@ here by the openssl command (a CA, one certificate for a.test and b.test,
 one for c.test), chosen by SNI; X-Forwarded-Proto https towards
 WebSocket servers; ALPN http/1.1 and session resumption as openssl
 s_client sees them; a TLS 1.3 minimum refusing TLS 1.2; failures logged
-at info; wsgate -t checking the pairs."""
+at info; wsgate -t checking the pairs (an expired one refused); SIGHUP
+swapping the certificates under a live session, and keeping them when
+the new files are broken or expired; the TLS handshake timeout."""
 
 import asyncio
 import os
 import re
 import shutil
+import signal
+import socket
 import ssl
 import subprocess
 import tempfile
@@ -57,6 +61,32 @@ class Pki:
         run([OPENSSL, "x509", "-req", "-in", csr, "-CA", self.ca, "-CAkey",
              self.path("ca.key"), "-CAcreateserial", "-out", pem, "-days",
              "2", "-extfile", ext])
+        return {"certificate": pem, "key": key}
+
+    def expired(self, name, sans):
+        """A certificate that was valid for a day in 2020, issued by
+        "openssl ca" (the only command of OpenSSL 3.0 that takes dates)."""
+        key, csr = self.path(name + ".key"), self.path(name + ".csr")
+        pem, cnf = self.path(name + ".pem"), self.path(name + ".cnf")
+        db = self.path(name + ".index")
+        open(db, "w").close()
+        with open(cnf, "w") as f:
+            f.write("[ca]\ndefault_ca = test\n[test]\n"
+                    "database = %s\nnew_certs_dir = %s\nserial = %s\n"
+                    "default_md = sha256\npolicy = any\n"
+                    "unique_subject = no\ncopy_extensions = none\n"
+                    "x509_extensions = ext\n[any]\ncommonName = supplied\n"
+                    "[ext]\nsubjectAltName = %s\n"
+                    % (db, self.dir, self.path(name + ".serial"), sans))
+        with open(self.path(name + ".serial"), "w") as f:
+            f.write("1000\n")
+        run([OPENSSL, "req", "-newkey", "ec", "-pkeyopt",
+             "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out",
+             csr, "-subj", "/CN=%s" % name])
+        run([OPENSSL, "ca", "-batch", "-config", cnf, "-cert", self.ca,
+             "-keyfile", self.path("ca.key"), "-in", csr, "-out", pem,
+             "-startdate", "20200101000000Z", "-enddate",
+             "20200102000000Z", "-notext"])
         return {"certificate": pem, "key": key}
 
 
@@ -189,6 +219,110 @@ def test_check_mode_validates_certificate_pairs():
     check(rc == 1, "-t accepted a mismatched key (%r)" % rc)
     check("listen 127.0.0.1:0: tls: " in err and pki.c["key"] in err,
           "no message naming the key: %r" % err)
+    old = pki.expired("old", "DNS:a.test")
+    bad = good.replace(pki.ab["certificate"], old["certificate"]) \
+              .replace(pki.ab["key"], old["key"])
+    rc, out, err, _ = h.run_wsgate(["-t", "-c", "{config}"],
+                                   config_text=bad)
+    check(rc == 1, "-t accepted an expired certificate (%r)" % rc)
+    check("%s: certificate has expired" % old["certificate"] in err,
+          "no message naming the expired certificate: %r" % err)
+
+
+def peer_serial(port, pki, name="a.test"):
+    """The serial number of the certificate a new connection gets."""
+    with socket.create_connection(("127.0.0.1", port), 10) as raw:
+        with client_ctx(pki).wrap_socket(raw, server_hostname=name) as tls:
+            return tls.getpeercert()["serialNumber"]
+
+
+def install(pair, dest):
+    """Overwrites dest's files with pair's, as an operator's renewal
+    does (new contents at the configured paths)."""
+    for k in ("certificate", "key"):
+        shutil.copyfile(pair[k], dest[k])
+
+
+def test_sighup_reloads_certificates_under_a_live_session():
+    pki = Pki()
+    live = {"certificate": pki.path("live.pem"), "key": pki.path("live.key")}
+    install(pki.ab, live)
+    gw = h.start_wsgate(h.to_yaml({
+        "listen": [{"address": "127.0.0.1:0", "tls": live}],
+        "log": {"level": "debug"}, "limits": {"close_timeout": "1s"},
+        "routes": [h.ECHO_ROUTE]}) + "\n")
+    first = peer_serial(gw.port, pki)
+    renewed = pki.server("renewed", "DNS:a.test,DNS:b.test")
+    expired = pki.expired("expired", "DNS:a.test")
+
+    async def session():
+        async with websockets.connect("wss://127.0.0.1:%d/echo" % gw.port,
+                                      ssl=client_ctx(pki),
+                                      server_hostname="a.test",
+                                      open_timeout=10) as ws:
+            async def echo(i):
+                await ws.send("message %d" % i)
+                got = await asyncio.wait_for(ws.recv(), 10)
+                check(got == "message %d" % i, "echo %d: %r" % (i, got))
+
+            await echo(0)
+            # A renewal: new files, SIGHUP, new connections get them.
+            install(renewed, live)
+            mark = len(gw.log())
+            gw.signal(signal.SIGHUP)
+            gw.wait_log(r"listen on 127\.0\.0\.1:\d+: certificates "
+                        r"reloaded", 10, start=mark)
+            for i in range(1, 50):
+                await echo(i)
+            second = await asyncio.to_thread(peer_serial, gw.port, pki)
+            check(second != first, "the old certificate after a reload")
+            # A broken file and an expired certificate are refused: the
+            # renewed certificate stays, the session goes on.
+            for bad in ("garbage", expired):
+                if bad == "garbage":
+                    with open(live["certificate"], "w") as f:
+                        f.write("-----BEGIN CERTIFICATE-----\nnot base64"
+                                "\n-----END CERTIFICATE-----\n")
+                else:
+                    install(bad, live)
+                mark = len(gw.log())
+                gw.signal(signal.SIGHUP)
+                gw.wait_log(r"warn: SIGHUP: certificates not reloaded, "
+                            r"the previous ones stay in use", 10, start=mark)
+                check(re.search(r"listen 127\.0\.0\.1:0: tls: \S*live\.pem",
+                                gw.log()[mark:]),
+                      "the error does not name the file:\n" + gw.log()[mark:])
+                now = await asyncio.to_thread(peer_serial, gw.port, pki)
+                check(now == second, "%s: certificate changed" % bad)
+                await echo(100)
+            return True
+    check(asyncio.run(session()), "session")
+    check("PRIVATE KEY" not in gw.log(), "key material in the log")
+
+
+def test_tls_handshake_timeout_then_request_head_timeout():
+    pki = Pki()
+    gw = h.start_wsgate(h.to_yaml({
+        "listen": [{"address": "127.0.0.1:0", "tls": pki.ab}],
+        "log": {"level": "debug"},
+        "limits": {"tls_handshake_timeout": "500ms",
+                   "handshake_timeout": "2s"},
+        "routes": [h.ECHO_ROUTE]}) + "\n")
+    # No ClientHello: closed without an answer, logged at info.
+    silent = h.connect(gw.port)
+    got = h.read_to_eof(silent, 10)
+    check(got == b"", "answer without TLS: %r" % got[:80])
+    gw.wait_log(r"info: session \d+: 127\.0\.0\.1:\d+: TLS handshake not "
+                r"done within \d+ms", 5)
+    # TLS done at once, no request head: the TLS timer passes quietly
+    # and the head's own timeout answers 408 over TLS.
+    raw = h.connect(gw.port)
+    tls = client_ctx(pki).wrap_socket(raw, server_hostname="a.test")
+    r = h.read_response(tls, 10)
+    check(r.status == 408, "status %r" % r.status_line)
+    tls.close()
+    n = len(re.findall(r"TLS handshake not done", gw.log()))
+    check(n == 1, "%d TLS timeouts logged, want 1" % n)
 
 
 def proxy_tls_gate(pki, trusted="127.0.0.1/32"):

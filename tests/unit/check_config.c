@@ -291,6 +291,7 @@ START_TEST(test_config_defaults)
 	ck_assert_uint_eq(cfg->workers, CONFIG_WORKERS_AUTO);
 	ck_assert_int_eq(cfg->log_level, LOG_LEVEL_INFO);
 	ck_assert_uint_eq(cfg->limits.handshake_timeout, 10 * SEC);
+	ck_assert_uint_eq(cfg->limits.tls_handshake_timeout, 5 * SEC);
 	ck_assert_uint_eq(cfg->limits.max_request_head, 8 * KiB);
 	ck_assert_uint_eq(cfg->limits.max_message, 16 * MiB);
 	ck_assert_uint_eq(cfg->limits.buffer_high_watermark, 1 * MiB);
@@ -424,6 +425,9 @@ struct config_bound_vector {
 static const struct config_bound_vector config_bound_vectors[] = {
 	{ "handshake_timeout: 100ms", LIMIT(handshake_timeout), 100 },
 	{ "handshake_timeout: 10m", LIMIT(handshake_timeout), 600 * SEC },
+	{ "tls_handshake_timeout: 100ms", LIMIT(tls_handshake_timeout), 100 },
+	{ "tls_handshake_timeout: 10m", LIMIT(tls_handshake_timeout),
+	  600 * SEC },
 	{ "max_request_head: 1KiB", LIMIT(max_request_head), 1 * KiB },
 	{ "max_request_head: 1024", LIMIT(max_request_head), 1 * KiB },
 	{ "max_request_head: 1MiB", LIMIT(max_request_head), 1 * MiB },
@@ -1051,9 +1055,9 @@ static const struct config_error_vector config_error_vectors[] = {
 	{ "unknown limit",
 	  CFG_LISTEN CFG_ROUTES "limits:\n  max_connections: 100\n",
 	  NAME ":7:3: limits.max_connections: unknown key (expected one of: "
-	  "handshake_timeout, max_request_head, max_message, "
-	  "buffer_high_watermark, ping_interval, pong_timeout, idle_timeout, "
-	  "close_timeout)\n" },
+	  "handshake_timeout, tls_handshake_timeout, max_request_head, "
+	  "max_message, buffer_high_watermark, ping_interval, pong_timeout, "
+	  "idle_timeout, close_timeout)\n" },
 	{ "unknown key in a backend",
 	  CFG_LISTEN CFG_ROUTES "backends:\n  b:\n    type: tcp\n"
 	  "    servers: [\"127.0.0.1:1\"]\n    weight: 2\n",

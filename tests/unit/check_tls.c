@@ -192,8 +192,25 @@ START_TEST(test_tls_server_new_good)
 	ck_assert(SSL_get_options(ssl) & SSL_OP_CIPHER_SERVER_PREFERENCE);
 	ck_assert(SSL_get_mode(ssl) & SSL_MODE_RELEASE_BUFFERS);
 	SSL_free(ssl);
-	tls_server_free(ts);
-	tls_server_free(NULL);
+	tls_server_unref(ts);
+	tls_server_unref(NULL);
+}
+END_TEST
+
+/* A reload drops the listener's reference; a connection's keeps it. */
+START_TEST(test_tls_server_refs)
+{
+	struct tls_server	*ts, *conn_ref;
+	SSL			*ssl;
+
+	ts = tls_test_server(0);
+	conn_ref = tls_server_ref(ts);
+	ck_assert_ptr_eq(conn_ref, ts);
+	tls_server_unref(ts);			/* the listener's */
+	ssl = SSL_new(tls_server_ctx(conn_ref));
+	ck_assert_ptr_nonnull(ssl);
+	SSL_free(ssl);
+	tls_server_unref(conn_ref);		/* the last: freed */
 }
 END_TEST
 
@@ -515,7 +532,7 @@ START_TEST(test_tls_handshake_sni)
 	    v->host != NULL ? v->host : "(no SNI)", cn, v->cn);
 	tls_test_close(&tc);
 	SSL_CTX_free(cctx);
-	tls_server_free(ts);
+	tls_server_unref(ts);
 }
 END_TEST
 
@@ -559,7 +576,7 @@ START_TEST(test_tls_handshake_alpn)
 	}
 	tls_test_close(&tc);
 	SSL_CTX_free(cctx);
-	tls_server_free(ts);
+	tls_server_unref(ts);
 }
 END_TEST
 
@@ -607,7 +624,7 @@ START_TEST(test_tls_handshake_version)
 	}
 	tls_test_close(&tc);
 	SSL_CTX_free(cctx);
-	tls_server_free(ts);
+	tls_server_unref(ts);
 }
 END_TEST
 
@@ -666,7 +683,7 @@ START_TEST(test_tls_handshake_resume)
 	tls_test_close(&tc);
 	SSL_SESSION_free(sess);
 	SSL_CTX_free(cctx);
-	tls_server_free(ts);
+	tls_server_unref(ts);
 }
 END_TEST
 
@@ -681,7 +698,7 @@ START_TEST(test_tls_handshake_resume_reload)
 	ts = tls_test_server(0);
 	cctx = tls_test_client_ctx(0, 0);
 	sess = tls_test_first(ts, cctx, "a.test");
-	tls_server_free(ts);
+	tls_server_unref(ts);
 	ts2 = tls_test_server(0);
 	tls_test_connect(&tc, ts2, cctx, "a.test", "\x08http/1.1", sess);
 	tls_test_assert_done(&tc, "after reload");
@@ -689,7 +706,7 @@ START_TEST(test_tls_handshake_resume_reload)
 	tls_test_close(&tc);
 	SSL_SESSION_free(sess);
 	SSL_CTX_free(cctx);
-	tls_server_free(ts2);
+	tls_server_unref(ts2);
 }
 END_TEST
 
@@ -718,6 +735,7 @@ check_suite(void)
 
 	tc = tls_test_tcase("loading");
 	tcase_add_test(tc, test_tls_server_new_good);
+	tcase_add_test(tc, test_tls_server_refs);
 	tcase_add_loop_test(tc, test_tls_server_new_errors, 0,
 	    TLS_TEST_NELEM(tls_test_bads));
 	tcase_add_test(tc, test_tls_server_new_none);
