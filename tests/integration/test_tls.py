@@ -1,7 +1,7 @@
 """TLS listeners (wsgate.yaml(5) "tls"): wss:// with certificates made
 here by the openssl command (a CA, one certificate for a.test and b.test,
-one for c.test), chosen by SNI; X-Forwarded-Proto https towards
-WebSocket servers; ALPN http/1.1 and session resumption as openssl
+one for c.test), chosen by SNI, to echo, a TCP service and a WebSocket
+server (which sees X-Forwarded-Proto https); ALPN http/1.1 and session resumption as openssl
 s_client sees them; a TLS 1.3 minimum refusing TLS 1.2; failures logged
 at info; wsgate -t checking the pairs (an expired one refused); SIGHUP
 swapping the certificates under a live session, and keeping them when
@@ -153,6 +153,26 @@ def test_wss_to_websocket_backend_says_https():
           "Forwarded %r" % req.header("Forwarded"))
 
 
+def test_wss_to_a_tcp_service():
+    pki = Pki()
+    srv = h.tcp_echo_server()
+    gw = gate(pki, backends={"svc": h.tcp_backend(srv.port)},
+              routes=[{"match": {"path": "/tcp"}, "backend": "svc"}])
+
+    async def binary():
+        async with websockets.connect("wss://127.0.0.1:%d/tcp" % gw.port,
+                                      ssl=client_ctx(pki),
+                                      server_hostname="b.test",
+                                      open_timeout=10) as ws:
+            blob = bytes(range(256)) * 1024
+            await ws.send(blob)
+            got = b""
+            while len(got) < len(blob):
+                got += await asyncio.wait_for(ws.recv(), 10)
+            return got == blob
+    check(asyncio.run(binary()), "256 KiB through wss to a tcp service")
+
+
 def test_plain_http_on_a_tls_port_is_logged_at_info():
     pki = Pki()
     gw = gate(pki)
@@ -200,6 +220,18 @@ def test_alpn_and_resumption_with_s_client():
     check("New, TLSv1.2" in out, "first TLS 1.2 session:\n" + out)
     out = s_client(gw.port, pki, "-tls1_2", "-sess_in", sess)
     check("Reused, TLSv1.2" in out, "session not resumed:\n" + out)
+
+
+def test_tls_10_and_11_are_refused():
+    pki = Pki()
+    gw = gate(pki)
+    for flag in ("-tls1", "-tls1_1"):
+        # SECLEVEL=0: let the client offer the old versions at all.
+        out = s_client(gw.port, pki, flag, "-cipher", "DEFAULT@SECLEVEL=0")
+        check("alert protocol version" in out,
+              "%s not refused with protocol_version:\n%s" % (flag, out))
+    gw.wait_log(r"info: session \d+: 127\.0\.0\.1:\d+: TLS handshake "
+                r"failed: .*unsupported protocol", 10)
 
 
 def test_check_mode_validates_certificate_pairs():
