@@ -13,6 +13,11 @@
  * checked first (as at startup), and a failure keeps every listener on
  * the certificates it has.  The rest of the configuration is read at
  * startup only, for now.
+ *
+ * Under systemd (Type=notify) the main thread reports READY=1 once every
+ * listener is bound and the workers run, RELOADING=1 and READY=1 around
+ * a reload, STOPPING=1 at shutdown, and the connection counts in STATUS=
+ * every few seconds while they change.
  */
 #include <stdarg.h>
 #include <signal.h>
@@ -31,12 +36,16 @@
 #include "config.h"
 #include "listener.h"
 #include "log.h"
+#include "notify.h"
+#include "session.h"
 #include "tls.h"
 #include "worker.h"
 
 #define MAIN_DEFAULT_CONFIG	"/etc/wsgate/wsgate.yaml"
 /* Certificates closer to their end than this are warned of. */
 #define MAIN_CERT_WARN_DAYS	14
+/* How often the connection counts in systemd's STATUS= may change. */
+#define MAIN_STATUS_INTERVAL	5
 
 static struct event_base	*main_base;
 static struct worker		**main_workers;
@@ -169,6 +178,8 @@ main_stop_cb(evutil_socket_t sig, short what, void *arg)
 	}
 	main_stopping = true;
 	log_info("signal %d: shutting down", (int)sig);
+	notify_stopping();
+	notify_status("shutting down: closing every connection with 1001");
 	for (i = 0; i < main_nworkers; i++)
 		worker_shutdown(main_workers[i]);
 }
@@ -187,13 +198,42 @@ main_hup_cb(evutil_socket_t sig, short what, void *arg)
 	if (main_stopping || main_listeners == NULL)
 		return;
 	log_info("SIGHUP: reloading certificates");
+	notify_reloading();
 	if (main_check_certificates(cfg, &main_say_log) == -1) {
 		log_warnx("SIGHUP: certificates not reloaded, the previous ones "
 		    "stay in use");
+		notify_ready("reload failed: certificates not reloaded, see "
+		    "the log");
 		return;
 	}
-	if (listener_reload_tls(main_listeners, cfg) == -1)
+	if (listener_reload_tls(main_listeners, cfg) == -1) {
 		log_warnx("SIGHUP: some certificates not reloaded");
+		notify_ready("reload failed: some certificates not reloaded, "
+		    "see the log");
+		return;
+	}
+	notify_ready("certificates reloaded");
+}
+
+/* STATUS= for "systemctl status", when the counts have changed. */
+static void
+main_status_cb(evutil_socket_t fd, short what, void *arg)
+{
+	static size_t	 last_open = SIZE_MAX;
+	static uint64_t	 last_accepted;
+	size_t		 open;
+	uint64_t	 accepted;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	session_totals(&open, &accepted);
+	if (main_stopping || (open == last_open && accepted == last_accepted))
+		return;
+	last_open = open;
+	last_accepted = accepted;
+	notify_status("%zu connections open, %llu accepted since start", open,
+	    (unsigned long long)accepted);
 }
 
 /* Binds every listening socket, then starts the workers on them. */
@@ -235,7 +275,8 @@ main(int argc, char *argv[])
 	const char	*path = MAIN_DEFAULT_CONFIG;
 	struct config	*cfg;
 	struct evdns_base *dns;
-	struct event	*ev_term, *ev_int, *ev_hup;
+	struct event	*ev_term, *ev_int, *ev_hup, *ev_status = NULL;
+	struct timeval	 status_tv = { MAIN_STATUS_INTERVAL, 0 };
 	char		*errors;
 	bool		 check_only = false;
 	int		 ch;
@@ -283,6 +324,7 @@ main(int argc, char *argv[])
 	}
 	log_set_level(cfg->log_level);
 	signal(SIGPIPE, SIG_IGN);
+	(void)notify_init();
 
 	if ((main_base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
@@ -305,6 +347,11 @@ main(int argc, char *argv[])
 	main_start_workers(cfg);
 	log_info("wsgate %s started with %s (%zu routes, %u workers)",
 	    WSGATE_VERSION, path, cfg->nroutes, main_nworkers);
+	notify_ready("accepting connections");
+	if (notify_active() && ((ev_status = event_new(main_base, -1,
+	    EV_PERSIST, main_status_cb, NULL)) == NULL ||
+	    event_add(ev_status, &status_tv) == -1))
+		log_warnx("systemd STATUS= updates unavailable");
 
 	event_base_dispatch(main_base);
 
@@ -315,6 +362,8 @@ main(int argc, char *argv[])
 	event_free(ev_term);
 	event_free(ev_int);
 	event_free(ev_hup);
+	if (ev_status != NULL)
+		event_free(ev_status);
 	event_base_free(main_base);
 	config_unref(cfg);
 	return 0;

@@ -57,6 +57,8 @@ static _Thread_local TAILQ_HEAD(session_head, session) session_list;
 static _Thread_local size_t	 session_live;
 static _Thread_local void	(*session_all_done)(void);
 static atomic_uint_least64_t	 session_next_id = 1;
+/* Every worker's, for the main thread's status line. */
+static atomic_size_t		 session_open_all;
 
 /* helpers ------------------------------------------------------------- */
 
@@ -541,6 +543,7 @@ session_free(struct session *s)
 	event_free(s->free_ev);
 	TAILQ_REMOVE(&session_list, s, entry);
 	session_live--;
+	atomic_fetch_sub_explicit(&session_open_all, 1, memory_order_relaxed);
 	tls_server_unref(s->tls_server);
 	config_unref(s->cfg);
 	free(s);
@@ -688,6 +691,7 @@ session_accept(struct event_base *base, unsigned worker, evutil_socket_t fd,
 		TAILQ_INIT(&session_list);
 	TAILQ_INSERT_TAIL(&session_list, s, entry);
 	session_live++;
+	atomic_fetch_add_explicit(&session_open_all, 1, memory_order_relaxed);
 	if (s->client.conn == NULL || s->timer == NULL ||
 	    s->ping_timer == NULL || s->free_ev == NULL) {
 		log_warnx("session %llu: out of memory",
@@ -725,6 +729,14 @@ size_t
 session_count(void)
 {
 	return session_live;
+}
+
+void
+session_totals(size_t *open, uint64_t *accepted)
+{
+	*open = atomic_load_explicit(&session_open_all, memory_order_relaxed);
+	*accepted = atomic_load_explicit(&session_next_id,
+	    memory_order_relaxed) - 1;
 }
 
 void

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <event2/event.h>
 
@@ -29,6 +30,9 @@ void	session_accept(struct event_base *base, unsigned worker,
 
 /* Number of live sessions of the calling worker thread. */
 size_t	session_count(void);
+
+/* Sessions open in every worker, and accepted since startup. */
+void	session_totals(size_t *open, uint64_t *accepted);
 
 /*
  * Starts a graceful shutdown of the calling worker's sessions: close

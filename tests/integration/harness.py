@@ -248,7 +248,8 @@ class ProcessOutput:
 class Wsgate:
     """A running wsgate: .pid, .port, .ports, .log(), .stop()."""
 
-    def __init__(self, config_text, args=(), startup_timeout=10.0):
+    def __init__(self, config_text, args=(), startup_timeout=10.0,
+                 env=None):
         self.dir = tempfile.mkdtemp(prefix="wsgate-it-")
         self.config_path = os.path.join(self.dir, "wsgate.yaml")
         with open(self.config_path, "w") as f:
@@ -259,6 +260,7 @@ class Wsgate:
             [WSGATE, "-c", self.config_path] + list(args),
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, cwd=self.dir,
+            env=dict(os.environ, **env) if env else None,
             preexec_fn=_die_with_parent)
         self.pid = self.proc.pid
         _started.append(self)
