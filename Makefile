@@ -11,6 +11,7 @@ PREFIX ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
+UNITDIR ?= $(PREFIX)/lib/systemd/system
 VERSION := 0.1.0
 
 CC ?= cc
@@ -35,7 +36,7 @@ UNIT_BINS := $(UNIT_SUITES:%=$(BUILD)/check_%)
 BENCH_BINS := $(BUILD)/wsgate-bench $(BUILD)/echo-backend
 BENCH_LIBS := $(shell pkg-config --libs libcrypto) -lm
 
-.PHONY: all run check unit integration deps deps-test install clean lint \
+.PHONY: all run check unit integration deps deps-test install uninstall clean lint \
 	bench bench-bins bench-smoke
 
 all: wsgate
@@ -102,15 +103,24 @@ lint:
 	for f in tests/bench/*.sh tests/integration/run.sh scripts/*.sh; do \
 	    bash -n "$$f" || exit 1; done
 
+# The unit gets the paths of this installation; an existing
+# configuration file is never overwritten (nor removed by uninstall).
 install: wsgate
 	install -D -m 0755 wsgate $(DESTDIR)$(SBINDIR)/wsgate
 	install -D -m 0644 man/wsgate.8 $(DESTDIR)$(MANDIR)/man8/wsgate.8
 	install -D -m 0644 man/wsgate.yaml.5 \
 	    $(DESTDIR)$(MANDIR)/man5/wsgate.yaml.5
-	install -D -m 0644 systemd/wsgate.service \
-	    $(DESTDIR)$(PREFIX)/lib/systemd/system/wsgate.service
+	install -d $(DESTDIR)$(UNITDIR)
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	    systemd/wsgate.service.in >$(DESTDIR)$(UNITDIR)/wsgate.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/wsgate.service
 	test -e $(DESTDIR)$(SYSCONFDIR)/wsgate/wsgate.yaml || install -D \
 	    -m 0644 conf/wsgate.yaml $(DESTDIR)$(SYSCONFDIR)/wsgate/wsgate.yaml
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/wsgate $(DESTDIR)$(MANDIR)/man8/wsgate.8 \
+	    $(DESTDIR)$(MANDIR)/man5/wsgate.yaml.5 \
+	    $(DESTDIR)$(UNITDIR)/wsgate.service
 
 clean:
 	rm -rf $(BUILD) wsgate

@@ -12,7 +12,7 @@ libevent-dev:pc:libevent libssl-dev:pc:openssl libyaml-dev:pc:yaml-0.1"
 test_pkgs="check:pc:check python3:cmd:/usr/bin/python3
 python3-websockets:py:websockets mandoc:cmd:mandoc
 node-ws:file:/usr/share/nodejs/ws/package.json openssl:cmd:openssl
-haproxy:file:/usr/sbin/haproxy"
+haproxy:file:/usr/sbin/haproxy systemd:cmd:systemd-analyze"
 
 case "$mode" in
 run) wanted=$run_pkgs ;;
