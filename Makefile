@@ -27,7 +27,7 @@ CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
 
 BUILD := build
 MODULES := backend cidr config conn entropy frame handshake http listener \
-	log notify proxyproto route \
+	log notify privdrop proxyproto route \
 	session session_relay session_upgrade tls units utf8 worker
 OBJS := $(MODULES:%=$(BUILD)/%.o)
 UNIT_SUITES := units utf8 frame http handshake route config backend conn \

@@ -13,7 +13,9 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <grp.h>
 #include <netdb.h>
+#include <pwd.h>
 
 #include <assert.h>
 #include <errno.h>
@@ -50,6 +52,7 @@ struct config_ctx {
 	struct config_route_ref *route_refs;	/* one per route */
 	yaml_node_t	*listen_node;		/* the first listen, if any */
 	yaml_node_t	*trusted_node;		/* trusted_proxies, if any */
+	yaml_node_t	*group_node;		/* group, if any */
 };
 
 typedef void (*config_key_fn)(struct config_ctx *, yaml_node_t *,
@@ -1625,6 +1628,68 @@ config_workers(struct config_ctx *ctx, yaml_node_t *node, const char *path,
 		    "number from 1 to %d", s, CONFIG_MAX_WORKERS);
 }
 
+/* user:, group: ------------------------------------------------------- */
+
+/*
+ * The account to run as once the sockets are bound (when started as
+ * root), looked up now so that "wsgate -t" reports a missing one with
+ * its line.  "root" is allowed, and is how an operator says that
+ * running as root is intended.
+ */
+static void
+config_user(struct config_ctx *ctx, yaml_node_t *node, const char *path,
+    void *obj)
+{
+	struct config	*cfg = obj;
+	struct passwd	*pw;
+	const char	*s;
+
+	if ((s = config_scalar(ctx, node, path)) == NULL)
+		return;
+	errno = 0;
+	if ((pw = getpwnam(s)) == NULL) {
+		config_error(ctx, node, path, "no such user \"%s\"%s%s", s,
+		    errno != 0 ? ": " : "", errno != 0 ? strerror(errno) : "");
+		return;
+	}
+	free(cfg->user);
+	cfg->user = config_strdup(s);
+	cfg->uid = pw->pw_uid;
+	if (cfg->group == NULL)
+		cfg->gid = pw->pw_gid;
+}
+
+static void
+config_group(struct config_ctx *ctx, yaml_node_t *node, const char *path,
+    void *obj)
+{
+	struct config	*cfg = obj;
+	struct group	*gr;
+	const char	*s;
+
+	if ((s = config_scalar(ctx, node, path)) == NULL)
+		return;
+	errno = 0;
+	if ((gr = getgrnam(s)) == NULL) {
+		config_error(ctx, node, path, "no such group \"%s\"%s%s", s,
+		    errno != 0 ? ": " : "", errno != 0 ? strerror(errno) : "");
+		return;
+	}
+	free(cfg->group);
+	cfg->group = config_strdup(s);
+	cfg->gid = gr->gr_gid;
+	ctx->group_node = node;
+}
+
+/* group: only changes the group of user:. */
+static void
+config_check_group(struct config_ctx *ctx)
+{
+	if (ctx->group_node != NULL && ctx->cfg->user == NULL)
+		config_error(ctx, ctx->group_node, "group", "needs user: the "
+		    "group is switched to together with the user");
+}
+
 /* trusted_proxies: ---------------------------------------------------- */
 
 /*
@@ -1703,6 +1768,8 @@ static const struct config_key config_top_keys[] = {
 	{ "listen", config_listen, true, { 0 } },
 	{ "trusted_proxies", config_trusted_proxies, false, { 0 } },
 	{ "workers", config_workers, false, { 0 } },
+	{ "user", config_user, false, { 0 } },
+	{ "group", config_group, false, { 0 } },
 	{ "log", config_log, false, { 0 } },
 	{ "limits", config_limits_key, false, { 0 } },
 	{ "backends", config_backends, false, { 0 } },
@@ -1762,6 +1829,8 @@ config_free(struct config *cfg)
 	}
 	free(cfg->listens);
 	free(cfg->trusted_proxies);
+	free(cfg->user);
+	free(cfg->group);
 	for (i = 0; i < cfg->nbackends; i++) {
 		struct backend	*be = &cfg->backends[i];
 
@@ -1803,6 +1872,7 @@ config_check(struct config_ctx *ctx)
 	if (ctx->route_refs != NULL)
 		config_link_routes(ctx, ctx->route_refs);
 	config_check_proxy_listeners(ctx);
+	config_check_group(ctx);
 }
 
 static void

@@ -13,6 +13,7 @@
 #define WSGATE_CONFIG_H
 
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -184,6 +185,11 @@ struct config {
 	atomic_uint		 refcnt;	/* sessions of every worker */
 	char			*path;
 	unsigned		 workers;	/* 1-64, or 0: auto */
+	char			*user;		/* run as, once bound; NULL:
+						   not set */
+	char			*group;		/* NULL: user's primary one */
+	uid_t			 uid;		/* of user */
+	gid_t			 gid;		/* of group */
 	struct config_listen	*listens;
 	size_t			 nlistens;
 	struct cidr		*trusted_proxies; /* peers whose PROXY

@@ -37,6 +37,7 @@
 #include "listener.h"
 #include "log.h"
 #include "notify.h"
+#include "privdrop.h"
 #include "session.h"
 #include "tls.h"
 #include "worker.h"
@@ -236,7 +237,10 @@ main_status_cb(evutil_socket_t fd, short what, void *arg)
 	    (unsigned long long)accepted);
 }
 
-/* Binds every listening socket, then starts the workers on them. */
+/*
+ * Binds every listening socket (and loads the certificates), gives up
+ * root, then starts the workers on them.
+ */
 static void
 main_start_workers(struct config *cfg)
 {
@@ -245,6 +249,8 @@ main_start_workers(struct config *cfg)
 
 	if ((set = listener_bind(cfg, n)) == NULL)
 		fatalx("cannot listen, exiting");
+	if (privdrop(cfg) == -1)
+		fatalx("exiting");
 	if ((main_workers = calloc(n, sizeof(*main_workers))) == NULL)
 		fatal("calloc");
 	for (i = 0; i < n; i++) {

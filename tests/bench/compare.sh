@@ -192,6 +192,8 @@ wsgate_config() {
 	cat >"$tmp/$1.yaml" <<EOF
 listen:
   - address: "127.0.0.1:${PORT[$1]}"
+# Started as root, wsgate becomes this user once bound.
+user: nobody
 workers: $2
 log:
   level: warn

@@ -50,6 +50,8 @@ wsgate)
 	cat >"$tmp/wsgate.yaml" <<EOF
 listen:
   - address: "127.0.0.1:$port"
+# Started as root, wsgate becomes this user once bound.
+user: nobody
 workers: 1
 log:
   level: warn

@@ -51,6 +51,8 @@ tcp_port=$(backend_port "$tmp/backend.log" tcp)
 cat >"$tmp/wsgate.yaml" <<EOF
 listen:
   - address: "127.0.0.1:0"
+# Started as root, wsgate becomes this user once bound.
+user: nobody
 log:
   level: info
 limits:

@@ -245,6 +245,15 @@ class ProcessOutput:
         self._reader.join(timeout)
 
 
+def as_root_on_purpose(config_text):
+    """wsgate refuses to run as root without "user:" (wsgate.yaml(5)).
+    The tests run as root on CI: unless a test chose a user, they say
+    "user: root" (test_privileges.py covers the refusal and the drop)."""
+    if os.geteuid() != 0 or re.search(r"^user:", config_text, re.M):
+        return config_text
+    return config_text.rstrip("\n") + "\nuser: root\n"
+
+
 class Wsgate:
     """A running wsgate: .pid, .port, .ports, .log(), .stop()."""
 
@@ -252,6 +261,7 @@ class Wsgate:
                  env=None):
         self.dir = tempfile.mkdtemp(prefix="wsgate-it-")
         self.config_path = os.path.join(self.dir, "wsgate.yaml")
+        config_text = as_root_on_purpose(config_text)
         with open(self.config_path, "w") as f:
             f.write(config_text)
         self.config_text = config_text
@@ -335,7 +345,7 @@ def start_wsgate(config_text, **kw):
     return Wsgate(config_text, **kw)
 
 
-def run_wsgate(args, timeout=10, config_text=None):
+def run_wsgate(args, timeout=10, config_text=None, root_on_purpose=True):
     """Runs wsgate to completion (e.g. -t, -V); returns (status, stdout,
     stderr, config path).  "{config}" in args is replaced by the path of a
     temporary file holding config_text."""
@@ -345,6 +355,8 @@ def run_wsgate(args, timeout=10, config_text=None):
         path = None
         if config_text is not None:
             path = os.path.join(d, "wsgate.yaml")
+            if "-t" not in args and root_on_purpose:
+                config_text = as_root_on_purpose(config_text)
             with open(path, "w") as f:
                 f.write(config_text)
             argv = [a if a != "{config}" else path for a in argv]

@@ -14,6 +14,7 @@
 
 #include <check.h>
 #include <errno.h>
+#include <grp.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -381,6 +382,36 @@ START_TEST(test_config_workers)
 	cfg = config_test_valid(text);
 	ck_assert_msg(cfg->workers == v->workers, "workers: %s: %u, want %u",
 	    v->value, cfg->workers, v->workers);
+	config_unref(cfg);
+}
+END_TEST
+
+/* Looked up at load: root is in every passwd and group file. */
+START_TEST(test_config_user_group)
+{
+	struct config	*cfg;
+
+	cfg = config_test_valid(CFG_LISTEN CFG_ROUTES);
+	ck_assert_ptr_null(cfg->user);
+	ck_assert_ptr_null(cfg->group);
+	config_unref(cfg);
+
+	cfg = config_test_valid(CFG_LISTEN CFG_ROUTES "user: root\n");
+	ck_assert_str_eq(cfg->user, "root");
+	ck_assert_ptr_null(cfg->group);
+	ck_assert_int_eq(cfg->uid, 0);
+	ck_assert_int_eq(cfg->gid, 0);
+	config_unref(cfg);
+
+	/* group: before or after user:, it wins over the primary group. */
+	cfg = config_test_valid(CFG_LISTEN CFG_ROUTES
+	    "group: daemon\nuser: root\n");
+	ck_assert_str_eq(cfg->group, "daemon");
+	ck_assert_int_eq(cfg->gid, getgrnam("daemon")->gr_gid);
+	config_unref(cfg);
+	cfg = config_test_valid(CFG_LISTEN CFG_ROUTES
+	    "user: root\ngroup: daemon\n");
+	ck_assert_int_eq(cfg->gid, getgrnam("daemon")->gr_gid);
 	config_unref(cfg);
 }
 END_TEST
@@ -1043,7 +1074,18 @@ static const struct config_error_vector config_error_vectors[] = {
 	{ "unknown key at top level",
 	  CFG_LISTEN CFG_ROUTES "bogus: 1\n",
 	  NAME ":6:1: bogus: unknown key (expected one of: listen, "
-	  "trusted_proxies, workers, log, limits, backends, routes)\n" },
+	  "trusted_proxies, workers, user, group, log, limits, backends, "
+	  "routes)\n" },
+	{ "unknown user",
+	  CFG_LISTEN CFG_ROUTES "user: no-such-user-wsgate\n",
+	  NAME ":6:7: user: no such user \"no-such-user-wsgate\"\n" },
+	{ "unknown group",
+	  CFG_LISTEN CFG_ROUTES "user: root\ngroup: no-such-group-wsgate\n",
+	  NAME ":7:8: group: no such group \"no-such-group-wsgate\"\n" },
+	{ "group without user",
+	  CFG_LISTEN CFG_ROUTES "group: root\n",
+	  NAME ":6:8: group: needs user: the group is switched to together "
+	  "with the user\n" },
 	{ "unknown key in a listener",
 	  "listen:\n  - address: 127.0.0.1:8080\n    backlog: 511\n"
 	  CFG_ROUTES,
@@ -2044,7 +2086,8 @@ static const char config_many_errors[] =
 	NAME ":22:20: routes[2].match.host: \"a b\" must be a host name "
 	    "without port\n"
 	NAME ":23:1: extra: unknown key (expected one of: listen, "
-	    "trusted_proxies, workers, log, limits, backends, routes)\n"
+	    "trusted_proxies, workers, user, group, log, limits, backends, "
+	    "routes)\n"
 	NAME ":16:14: routes[0].backend: unknown backend \"nope\"\n";
 
 START_TEST(test_config_error_many)
@@ -2598,6 +2641,7 @@ check_suite(void)
 	tcase_add_test(tc, test_config_empty_sections);
 	tcase_add_test(tc, test_config_section_order);
 	tcase_add_test(tc, test_config_listen_port_zero);
+	tcase_add_test(tc, test_config_user_group);
 	tcase_add_loop_test(tc, test_config_workers, 0,
 	    CONFIG_NELEM(config_workers_vectors));
 	tcase_add_loop_test(tc, test_config_log_level, 0,
