@@ -387,6 +387,8 @@ config_enum_n(struct config_ctx *ctx, yaml_node_t *node, const char *path,
 	return -1;
 }
 
+static const char *const config_bool_names[] = { "false", "true", NULL };
+
 /* The same for every name of a NULL-ended table. */
 static int
 config_enum(struct config_ctx *ctx, yaml_node_t *node, const char *path,
@@ -865,8 +867,45 @@ config_log_level(struct config_ctx *ctx, yaml_node_t *node,
 		    "warn, info, debug", s);
 }
 
+static void
+config_log_format(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, void *obj)
+{
+	static const char *const names[] = { "text", "json", NULL };
+	struct config	*cfg = obj;
+	int		 v;
+
+	if (config_enum(ctx, node, path, names, &v) == 0)
+		cfg->log_format = v == 1 ? LOG_FORMAT_JSON : LOG_FORMAT_TEXT;
+}
+
+static void
+config_log_access(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, void *obj)
+{
+	struct config	*cfg = obj;
+	int		 v;
+
+	if (config_enum(ctx, node, path, config_bool_names, &v) == 0)
+		cfg->log_access = v;
+}
+
+static void
+config_log_query(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, void *obj)
+{
+	struct config	*cfg = obj;
+	int		 v;
+
+	if (config_enum(ctx, node, path, config_bool_names, &v) == 0)
+		cfg->log_query = v;
+}
+
 static const struct config_key config_log_keys[] = {
 	{ "level", config_log_level, false, { 0 } },
+	{ "format", config_log_format, false, { 0 } },
+	{ "access", config_log_access, false, { 0 } },
+	{ "query", config_log_query, false, { 0 } },
 	{ NULL, NULL, false, { 0 } }
 };
 
@@ -878,10 +917,6 @@ config_log(struct config_ctx *ctx, yaml_node_t *node, const char *path,
 }
 
 /* quantities and limits: ---------------------------------------------- */
-
-
-
-
 
 /* Sets the quantities of a key table to their defaults. */
 static void
@@ -1474,8 +1509,6 @@ config_route_origins(struct config_ctx *ctx, yaml_node_t *node,
 	    &rp->rt->norigins);
 }
 
-static const char *const config_bool_names[] = { "false", "true", NULL };
-
 static void
 config_route_strip_prefix(struct config_ctx *ctx, yaml_node_t *node,
     const char *path, void *obj)
@@ -1787,6 +1820,8 @@ config_new(void)
 	atomic_init(&cfg->refcnt, 1);
 	cfg->workers = CONFIG_WORKERS_AUTO;
 	cfg->log_level = LOG_LEVEL_INFO;
+	cfg->log_format = LOG_FORMAT_TEXT;
+	cfg->log_access = true;
 	config_defaults(config_limit_keys, &cfg->limits);
 	cfg->backends = config_calloc(1, sizeof(*cfg->backends));
 	echo = &cfg->backends[0];

@@ -197,6 +197,9 @@ struct config {
 						   are believed; NULL if none */
 	size_t			 ntrusted_proxies;
 	enum log_level		 log_level;
+	enum log_format		 log_format;
+	bool			 log_access;	/* a line per connection */
+	bool			 log_query;	/* query strings in them */
 	struct config_limits	 limits;
 	struct backend		*backends;	/* backends[0] is echo */
 	size_t			 nbackends;

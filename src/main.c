@@ -328,7 +328,9 @@ main(int argc, char *argv[])
 		config_unref(cfg);
 		return 0;
 	}
+	log_init();
 	log_set_level(cfg->log_level);
+	log_set_format(cfg->log_format);
 	signal(SIGPIPE, SIG_IGN);
 	(void)notify_init();
 

@@ -507,26 +507,34 @@ session_ping_cb(evutil_socket_t fd, short what, void *arg)
 
 /* life cycle ---------------------------------------------------------- */
 
+const char *
+session_target(const struct session *s)
+{
+	return s->target != NULL ? s->target : "-";
+}
+
 static void
 session_access_log(struct session *s)
 {
-	struct timeval	now, d;
+	struct log_access	a;
 
-	gettimeofday(&now, NULL);
-	timersub(&now, &s->started, &d);
-	/* status 0: the connection ended before wsgate answered it. */
-	log_info("access: %s \"%s\" route=%s backend=%s server=%s status=%d "
-	    "close=%u by=%s reason=\"%s\" in=%lluB/%llumsg out=%lluB/%llumsg "
-	    "time=%ld.%03lds", s->peer, s->target,
-	    s->rt && s->rt->path ? s->rt->path : "-",
-	    s->rt ? s->rt->be->name : "-", s->srv ? s->srv->address : "-",
-	    s->status, s->close_code, s->closed_by ? s->closed_by : "-",
-	    s->reason ? s->reason : "-",
-	    (unsigned long long)s->client.bytes_in,
-	    (unsigned long long)s->client.msgs_in,
-	    (unsigned long long)s->client.bytes_out,
-	    (unsigned long long)s->client.msgs_out,
-	    (long)d.tv_sec, (long)d.tv_usec / 1000);
+	if (!s->cfg->log_access)
+		return;
+	a.client = s->peer;
+	a.target = session_target(s);
+	a.route = s->rt && s->rt->path ? s->rt->path : "-";
+	a.backend = s->rt ? s->rt->be->name : "-";
+	a.server = s->srv ? s->srv->address : "-";
+	a.status = s->status;	/* 0: ended before wsgate answered */
+	a.close_code = s->close_code;
+	a.closed_by = s->closed_by ? s->closed_by : "-";
+	a.reason = s->reason ? s->reason : "-";
+	a.bytes_in = s->client.bytes_in;
+	a.msgs_in = s->client.msgs_in;
+	a.bytes_out = s->client.bytes_out;
+	a.msgs_out = s->client.msgs_out;
+	a.duration_ms = session_age(s);
+	log_access(&a);
 }
 
 static void
@@ -546,6 +554,7 @@ session_free(struct session *s)
 	atomic_fetch_sub_explicit(&session_open_all, 1, memory_order_relaxed);
 	tls_server_unref(s->tls_server);
 	config_unref(s->cfg);
+	free(s->target);
 	free(s);
 	if (session_live == 0 && session_all_done != NULL)
 		session_all_done();
@@ -673,7 +682,6 @@ session_accept(struct event_base *base, unsigned worker, evutil_socket_t fd,
 	if (getsockname(fd, (struct sockaddr *)&s->local_ss, &s->local_len) ==
 	    -1)
 		s->local_len = 0;
-	snprintf(s->target, sizeof(s->target), "-");
 	s->client.s = s;
 	s->client.name = "client";
 	s->client.websocket = true;

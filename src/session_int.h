@@ -26,6 +26,9 @@
 #include "http.h"
 #include "tls.h"
 
+/* The longest request target kept for the logs. */
+#define SESSION_TARGET_MAX	1024
+
 enum session_state {
 	SESSION_HANDSHAKE,	/* reading and checking the request */
 	SESSION_CONNECTING,	/* choosing and connecting a backend */
@@ -95,7 +98,10 @@ struct session {
 	struct backend_server	*srv;		/* connected server */
 	char			 ip[INET6_ADDRSTRLEN];
 	char			 peer[INET6_ADDRSTRLEN + 8];
-	char			 target[128];	/* query redacted */
+	char			*target;	/* for logs: the request
+						   target, query redacted
+						   unless log.query; NULL
+						   before the head */
 	struct sockaddr_storage	 peer_ss;	/* the client (PROXY header's
 						   source when there is one) */
 	struct sockaddr_storage	 local_ss;	/* the address it reached */
@@ -138,6 +144,8 @@ void	session_arm(struct event *, uint64_t);
 void	session_note_close(struct session *, unsigned, const char *,
 	    const char *);
 void	session_close(struct session *, const char *);
+/* The request target for a log line: "-" before there is one. */
+const char *session_target(const struct session *);
 void	session_linger(struct session *);
 void	session_endpoint_shutdown(struct endpoint *);
 void	session_endpoint_free(struct endpoint *);

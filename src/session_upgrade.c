@@ -49,7 +49,7 @@ session_reject(struct session *s, const struct handshake_result *hr)
 	s->status = hr->status;
 	session_note_close(s, 0, "wsgate", hr->reason);
 	log_info("session %llu: %s %s: %d %s", (unsigned long long)s->id,
-	    s->peer, s->target, hr->status, hr->reason);
+	    s->peer, session_target(s), hr->status, hr->reason);
 	n = handshake_format(hr, buf, sizeof(buf));
 	(void)conn_write(s->client.conn, buf, n);
 	session_upgrade_free(s);
@@ -74,15 +74,24 @@ session_send_101(struct session *s, const struct handshake_result *hr)
 	free(buf);
 }
 
-/* Keeps the path and the fact that a query was there, not its tokens. */
+/*
+ * Keeps the path and the fact that a query was there, not its tokens
+ * (access tokens travel in WebSocket URLs: browsers cannot set headers),
+ * unless log.query asks for them.  At most SESSION_TARGET_MAX bytes.
+ */
 static void
 session_note_target(struct session *s, const struct http_request *req)
 {
 	const char	*q = memchr(req->target, '?', req->target_len);
-	size_t		 n = q ? (size_t)(q - req->target) : req->target_len;
+	size_t		 n = q && !s->cfg->log_query ?
+			    (size_t)(q - req->target) : req->target_len;
 
-	snprintf(s->target, sizeof(s->target), "%.*s%s",
-	    (int)(n > 100 ? 100 : n), req->target, q ? "?<redacted>" : "");
+	if (n > SESSION_TARGET_MAX)
+		n = SESSION_TARGET_MAX;
+	free(s->target);
+	if (asprintf(&s->target, "%.*s%s", (int)n, req->target,
+	    q && !s->cfg->log_query ? "?<redacted>" : "") == -1)
+		s->target = NULL;
 }
 
 /* The 101 goes out, frames start flowing. */
@@ -457,7 +466,7 @@ session_refuse(struct session *s, const struct http_response *resp)
 	s->status = resp->status;
 	session_note_close(s, 0, "backend", "backend refused the upgrade");
 	log_info("session %llu: %s %s: backend %s answered %d",
-	    (unsigned long long)s->id, s->peer, s->target, s->srv->address,
+	    (unsigned long long)s->id, s->peer, session_target(s), s->srv->address,
 	    resp->status);
 	cl = http_find_header(&resp->fields, "Content-Length", NULL);
 	/* A chunked body runs until the backend closes (or the bound). */

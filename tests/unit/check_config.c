@@ -386,6 +386,24 @@ START_TEST(test_config_workers)
 }
 END_TEST
 
+START_TEST(test_config_log)
+{
+	struct config	*cfg;
+
+	cfg = config_test_valid(CFG_LISTEN CFG_ROUTES);
+	ck_assert_int_eq(cfg->log_format, LOG_FORMAT_TEXT);
+	ck_assert(cfg->log_access);
+	ck_assert(!cfg->log_query);
+	config_unref(cfg);
+	cfg = config_test_valid(CFG_LISTEN CFG_ROUTES
+	    "log: { format: json, access: false, query: true }\n");
+	ck_assert_int_eq(cfg->log_format, LOG_FORMAT_JSON);
+	ck_assert(!cfg->log_access);
+	ck_assert(cfg->log_query);
+	config_unref(cfg);
+}
+END_TEST
+
 /* Looked up at load: root is in every passwd and group file. */
 START_TEST(test_config_user_group)
 {
@@ -1092,8 +1110,15 @@ static const struct config_error_vector config_error_vectors[] = {
 	  NAME ":3:5: listen[0].backlog: unknown key (expected one of: "
 	  "address, tls, proxy_protocol)\n" },
 	{ "unknown key in log",
-	  CFG_LISTEN CFG_ROUTES "log: { level: info, format: json }\n",
-	  NAME ":6:21: log.format: unknown key (expected one of: level)\n" },
+	  CFG_LISTEN CFG_ROUTES "log: { level: info, colour: true }\n",
+	  NAME ":6:21: log.colour: unknown key (expected one of: level, "
+	  "format, access, query)\n" },
+	{ "log format",
+	  CFG_LISTEN CFG_ROUTES "log: { format: xml }\n",
+	  NAME ":6:16: log.format: \"xml\" must be text or json\n" },
+	{ "log access",
+	  CFG_LISTEN CFG_ROUTES "log: { access: yes }\n",
+	  NAME ":6:16: log.access: \"yes\" must be false or true\n" },
 	{ "unknown limit",
 	  CFG_LISTEN CFG_ROUTES "limits:\n  max_connections: 100\n",
 	  NAME ":7:3: limits.max_connections: unknown key (expected one of: "
@@ -2642,6 +2667,7 @@ check_suite(void)
 	tcase_add_test(tc, test_config_section_order);
 	tcase_add_test(tc, test_config_listen_port_zero);
 	tcase_add_test(tc, test_config_user_group);
+	tcase_add_test(tc, test_config_log);
 	tcase_add_loop_test(tc, test_config_workers, 0,
 	    CONFIG_NELEM(config_workers_vectors));
 	tcase_add_loop_test(tc, test_config_log_level, 0,
