@@ -70,6 +70,7 @@
 #include "handshake.h"
 #include "http.h"
 #include "log.h"
+#include "tls_client.h"
 
 /* A health check's response head larger than this fails the check. */
 #define BACKEND_CHECK_MAX_HEAD	8192
@@ -476,6 +477,38 @@ backend_socket(struct backend *be, const struct backend_server *srv,
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
 		    sizeof(one));
 	return fd;
+}
+
+/* TLS: ------------------------------------------------------------------- */
+
+int
+backend_tls_init(struct backend *be, char *err, size_t errlen)
+{
+	struct tls_client_options	o;
+
+	if (be->tls == NULL || be->tls_client != NULL)
+		return 0;
+	memset(&o, 0, sizeof(o));
+	o.verify = be->tls->verify;
+	o.ca = be->tls->ca;
+	o.certificate = be->tls->certificate;
+	o.key = be->tls->key;
+	o.min_version = be->tls->min_version;
+	/* A WebSocket server speaks HTTP/1.1 first; a TCP service, its own
+	 * protocol, which no ALPN name would say. */
+	o.alpn_http11 = be->type == BACKEND_WEBSOCKET;
+	o.nservers = be->nservers;
+	if ((be->tls_client = tls_client_new(&o, err, errlen)) == NULL)
+		return -1;
+	return 0;
+}
+
+SSL *
+backend_tls_ssl(struct backend *be, const struct backend_server *srv,
+    bool resume)
+{
+	return tls_client_ssl(be->tls_client, (size_t)(srv - be->servers),
+	    srv->tls_name, resume);
 }
 
 /* Active health checks: --------------------------------------------------- */
