@@ -14,7 +14,7 @@ SYSCONFDIR ?= /etc
 VERSION := 0.1.0
 
 CC ?= cc
-PKGS := libevent openssl yaml-0.1
+PKGS := libevent libevent_openssl openssl yaml-0.1
 WARN := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
 	-Wpointer-arith -Wcast-qual -Wformat=2 -Werror
 CFLAGS ?= -O2 -g

@@ -9,7 +9,9 @@ or for another name, gives the client 502 and the log the reason;
 verify: false connects to it and is warned of at startup; a server that
 requires a client certificate sees the configured one (and refuses
 wsgate without it: 502); a broken record after the upgrade is 1011;
-wsgate -t names a missing CA file."""
+health checks over TLS take a server whose certificate fails
+verification down and bring it back once it presents a good one, also
+behind a PROXY header; wsgate -t names a missing CA file."""
 
 import asyncio
 import os
@@ -240,6 +242,51 @@ def test_client_certificate():
                 r"before its 101)" % srv.port)
     check(srv.state["peer_cn"] == ["wsgate-client"], "upgraded without a "
           "client certificate")
+
+
+def test_health_checks_over_tls():
+    pki = BackendPki()
+    good = wss_server(server_ctx(pki.srv))
+    ctx = server_ctx(pki.foreign)
+    bad = wss_server(ctx)
+    gw = gate({"app": h.ws_backend(good.port, bad.port, tls={"ca": pki.ca},
+                                   health_check={"interval": "500ms",
+                                                 "timeout": "2s",
+                                                 "path": "/health"})})
+    gw.wait_log(r"backend app: server 127\.0\.0\.1:%d failed its health "
+                r"check \(tls: certificate verify failed \(unable to get "
+                r"local issuer certificate\)\), down until a check passes"
+                % bad.port)
+    h.wait_until(lambda: "/health" in good.paths(), 10,
+                 what="a health check of the good server")
+    check("failed its health check" not in
+          "".join(l for l in gw.log().splitlines()
+                  if ":%d " % good.port in l), "the good server failed")
+    for _ in range(4):
+        check_talks(gw)
+    check(bad.connections == 0, "the bad server got clients")
+    # Its certificate renewed: the next check brings it back.
+    ctx.load_cert_chain(pki.srv["certificate"], pki.srv["key"])
+    gw.wait_log(r"backend app: server 127\.0\.0\.1:%d passed its health "
+                r"check, back up" % bad.port)
+
+
+def test_tcp_health_check_behind_a_proxy_header():
+    pki = BackendPki()
+    svc = tls_tcp_echo(server_ctx(pki.srv), proxy_header=True)
+    be = h.tcp_backend(svc.port)
+    be.update(proxy_protocol="v1", tls={"ca": pki.ca},
+              health_check={"interval": "300ms", "timeout": "2s"})
+    gw = gate({"svc": be}, [{"match": {"path": "/tcp"}, "backend": "svc"}])
+    h.wait_until(lambda: svc.state.get("headers", [])[:2] ==
+                 [b"PROXY UNKNOWN\r\n"] * 2, 10,
+                 what="two checks, each behind a PROXY header")
+    check("failed its health check" not in gw.log(),
+          "a check failed:\n" + gw.log())
+    ws = h.ws_connect_raw(gw.port, path="/tcp", timeout=10)
+    ws.send_frame(OP_BINARY, b"checked")
+    check(ws.read_message(10) == (OP_BINARY, b"checked"), "echo")
+    ws.close()
 
 
 def test_check_mode_names_a_missing_ca():
