@@ -15,7 +15,7 @@ UNITDIR ?= $(PREFIX)/lib/systemd/system
 VERSION := 0.1.0
 
 CC ?= cc
-PKGS := libevent openssl yaml-0.1
+PKGS := libevent libevent_openssl openssl yaml-0.1
 WARN := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
 	-Wpointer-arith -Wcast-qual -Wformat=2 -Werror
 CFLAGS ?= -O2 -g
@@ -28,10 +28,10 @@ CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
 BUILD := build
 MODULES := backend cidr config conn entropy frame handshake http listener \
 	log notify privdrop proxyproto route \
-	session session_relay session_upgrade tls units utf8 worker
+	session session_relay session_upgrade tls tls_client units utf8 worker
 OBJS := $(MODULES:%=$(BUILD)/%.o)
 UNIT_SUITES := units utf8 frame http handshake route config backend conn \
-	proxyproto tls cidr
+	proxyproto tls tls_client cidr
 UNIT_BINS := $(UNIT_SUITES:%=$(BUILD)/check_%)
 BENCH_BINS := $(BUILD)/wsgate-bench $(BUILD)/echo-backend
 BENCH_LIBS := $(shell pkg-config --libs libcrypto) -lm

@@ -29,8 +29,11 @@
  *
  * Active health checks: every health_check.interval, a connect (tcp) or
  * a connect plus an RFC 6455 §4.1 opening handshake (websocket), bounded
- * by health_check.timeout.  Re-resolution: every resolve_interval, the
- * names of servers given by name are looked up again with evdns.
+ * by health_check.timeout; with tls, a TLS handshake in between, whose
+ * certificate checks are those of the backend's connections (a check
+ * never resumes a session: it verifies the certificate each time).
+ * Re-resolution: every resolve_interval, the names of servers given by
+ * name are looked up again with evdns.
  *
  * Locking: the worker threads share each backend's servers, so be->lock
  * guards their run-time fields (ss/sslen, current_weight, active, fails,
@@ -60,6 +63,7 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/dns.h>
 #include <event2/event.h>
 #include <event2/util.h>
@@ -70,6 +74,8 @@
 #include "handshake.h"
 #include "http.h"
 #include "log.h"
+#include "proxyproto.h"
+#include "tls_client.h"
 
 /* A health check's response head larger than this fails the check. */
 #define BACKEND_CHECK_MAX_HEAD	8192
@@ -80,6 +86,7 @@
 enum backend_check_state {
 	BACKEND_CHECK_IDLE,		/* waiting for the next interval */
 	BACKEND_CHECK_CONNECTING,	/* connect under way */
+	BACKEND_CHECK_TLS,		/* tls: TLS handshake under way */
 	BACKEND_CHECK_HANDSHAKE,	/* websocket: waiting for the 101 */
 	BACKEND_CHECK_CLOSING		/* websocket: flushing a close frame */
 };
@@ -93,7 +100,10 @@ struct backend_check {
 	struct backend_server	*srv;
 	struct event_base	*base;
 	struct event		*timer;
-	struct bufferevent	*bev;		/* while a check runs */
+	struct bufferevent	*bev;		/* while a check runs; with
+						   tls, once connected, a TLS
+						   filter that owns the
+						   socket's bufferevent */
 	enum backend_check_state state;
 	char			 key[BACKEND_KEY_LEN + 1];
 };
@@ -478,6 +488,38 @@ backend_socket(struct backend *be, const struct backend_server *srv,
 	return fd;
 }
 
+/* TLS: ------------------------------------------------------------------- */
+
+int
+backend_tls_init(struct backend *be, char *err, size_t errlen)
+{
+	struct tls_client_options	o;
+
+	if (be->tls == NULL || be->tls_client != NULL)
+		return 0;
+	memset(&o, 0, sizeof(o));
+	o.verify = be->tls->verify;
+	o.ca = be->tls->ca;
+	o.certificate = be->tls->certificate;
+	o.key = be->tls->key;
+	o.min_version = be->tls->min_version;
+	/* A WebSocket server speaks HTTP/1.1 first; a TCP service, its own
+	 * protocol, which no ALPN name would say. */
+	o.alpn_http11 = be->type == BACKEND_WEBSOCKET;
+	o.nservers = be->nservers;
+	if ((be->tls_client = tls_client_new(&o, err, errlen)) == NULL)
+		return -1;
+	return 0;
+}
+
+SSL *
+backend_tls_ssl(struct backend *be, const struct backend_server *srv,
+    bool resume)
+{
+	return tls_client_ssl(be->tls_client, (size_t)(srv - be->servers),
+	    srv->tls_name, resume);
+}
+
 /* Active health checks: --------------------------------------------------- */
 
 static void
@@ -568,7 +610,11 @@ backend_check_pass(struct backend_check *c)
 	c->state = BACKEND_CHECK_CLOSING;
 	bufferevent_setcb(c->bev, NULL, backend_check_write_cb,
 	    backend_check_event_cb, c);
-	bufferevent_disable(c->bev, EV_READ);
+	/* Under TLS the frame is flushed from the socket's bufferevent,
+	 * whose draining the filter does not report: the server's own
+	 * close and EOF end the check then (or its deadline). */
+	if (bufferevent_get_underlying(c->bev) == NULL)
+		bufferevent_disable(c->bev, EV_READ);
 	if (bufferevent_write(c->bev, frame, n + 2) == -1)
 		backend_check_idle(c);
 }
@@ -647,9 +693,11 @@ backend_check_timer_cb(evutil_socket_t fd, short what, void *arg)
 		backend_check_start(c);
 		break;
 	case BACKEND_CHECK_CONNECTING:
+	case BACKEND_CHECK_TLS:
 	case BACKEND_CHECK_HANDSHAKE:
 		backend_check_fail(c, "%s timed out after %llums",
 		    c->state == BACKEND_CHECK_CONNECTING ? "connect" :
+		    c->state == BACKEND_CHECK_TLS ? "TLS handshake" :
 		    "handshake",
 		    (unsigned long long)c->be->health_check.timeout);
 		break;
@@ -676,6 +724,89 @@ backend_check_connected(struct backend_check *c)
 	bufferevent_enable(c->bev, EV_READ);
 }
 
+/*
+ * A backend with proxy_protocol reads a PROXY header before its TLS
+ * layer: a check sends one too, naming no client (v1 "PROXY UNKNOWN",
+ * v2 without addresses), as load balancers do for their own checks.
+ * Without TLS a check sends no byte at all, and no header.
+ */
+static int
+backend_check_send_proxy(struct backend_check *c)
+{
+	uint8_t	hdr[PROXYPROTO_FORMAT_MAX];
+	size_t	n;
+
+	switch (c->be->proxy_protocol) {
+	case CONFIG_PROXY_V1:
+		n = proxyproto_format_v1((char *)hdr, sizeof(hdr), NULL, NULL);
+		break;
+	case CONFIG_PROXY_V2:
+		n = proxyproto_format_v2(hdr, sizeof(hdr), NULL, NULL);
+		break;
+	default:
+		return 0;
+	}
+	return bufferevent_write(c->bev, hdr, n);
+}
+
+/*
+ * Connected to a backend with tls: the handshake runs in a filter on
+ * top of the socket's bufferevent, behind the PROXY header if any (in
+ * the socket's output first).  The filter owns the SSL and the socket's
+ * bufferevent; BEV_EVENT_CONNECTED comes once the handshake is done.
+ */
+static void
+backend_check_start_tls(struct backend_check *c)
+{
+	struct bufferevent	*tls;
+	SSL			*ssl;
+
+	if (backend_check_send_proxy(c) == -1) {
+		backend_check_fail(c, "cannot send the PROXY header");
+		return;
+	}
+	if ((ssl = backend_tls_ssl(c->be, c->srv, false)) == NULL) {
+		backend_check_fail(c, "tls: out of memory");
+		return;
+	}
+	if ((tls = bufferevent_openssl_filter_new(c->base, c->bev, ssl,
+	    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+		SSL_free(ssl);
+		backend_check_fail(c, "tls: out of memory");
+		return;
+	}
+	c->bev = tls;
+	c->state = BACKEND_CHECK_TLS;
+	bufferevent_setcb(tls, NULL, NULL, backend_check_event_cb, c);
+	/* A close without close_notify is an EOF, not an error: WebSocket
+	 * frames its own end (conn does the same). */
+	bufferevent_openssl_set_allow_dirty_shutdown(tls, 1);
+	/* The handshake reads and writes as the filter is enabled to. */
+	bufferevent_enable(tls, EV_READ | EV_WRITE);
+}
+
+/*
+ * A TLS failure: OpenSSL's reason, with the verification error when it
+ * was that ("tls: certificate verify failed (hostname mismatch)").  0
+ * when the bufferevent has no OpenSSL error to tell.
+ */
+static int
+backend_check_tls_failed(struct backend_check *c)
+{
+	unsigned long	e;
+	char		why[200];
+
+	if (bufferevent_get_underlying(c->bev) == NULL ||
+	    (e = bufferevent_get_openssl_error(c->bev)) == 0)
+		return 0;
+	tls_client_error(bufferevent_openssl_get_ssl(c->bev), e, why,
+	    sizeof(why));
+	while (bufferevent_get_openssl_error(c->bev) != 0)
+		continue;
+	backend_check_fail(c, "tls: %s", why);
+	return 1;
+}
+
 static void
 backend_check_event_cb(struct bufferevent *bev, short what, void *arg)
 {
@@ -684,13 +815,24 @@ backend_check_event_cb(struct bufferevent *bev, short what, void *arg)
 
 	(void)bev;
 	if (what & BEV_EVENT_CONNECTED) {
-		backend_check_connected(c);
+		if (c->state == BACKEND_CHECK_CONNECTING &&
+		    c->be->tls_client != NULL)
+			backend_check_start_tls(c);
+		else
+			backend_check_connected(c);
 		return;
 	}
+	if ((what & BEV_EVENT_ERROR) && backend_check_tls_failed(c))
+		return;
 	switch (c->state) {
 	case BACKEND_CHECK_CONNECTING:
 		backend_check_fail(c, "connect: %s", err != 0 ?
 		    evutil_socket_error_to_string(err) : "failed");
+		break;
+	case BACKEND_CHECK_TLS:
+		backend_check_fail(c, "tls: %s", what & BEV_EVENT_EOF ?
+		    "connection closed during the handshake" :
+		    evutil_socket_error_to_string(err));
 		break;
 	case BACKEND_CHECK_HANDSHAKE:
 		if (what & BEV_EVENT_EOF)
@@ -751,8 +893,12 @@ static void
 backend_check_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct backend_check	*c = arg;
+	struct bufferevent	*under = bufferevent_get_underlying(bev);
 
-	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+	/* Under TLS, flushed only once the socket's output is empty too. */
+	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0 &&
+	    (under == NULL ||
+	    evbuffer_get_length(bufferevent_get_output(under)) == 0))
 		backend_check_idle(c);
 }
 

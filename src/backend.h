@@ -27,6 +27,7 @@
 
 #include <event2/dns.h>
 #include <event2/event.h>
+#include <openssl/ssl.h>
 
 #include "config.h"
 
@@ -96,6 +97,22 @@ uint64_t backend_now(void);
  */
 int	backend_socket(struct backend *be, const struct backend_server *srv,
 	    struct sockaddr_storage *ss, socklen_t *sslen);
+
+/*
+ * The TLS client context of be when it has tls (backends.NAME.tls), in
+ * be->tls_client: built once per config generation, before the workers
+ * start, shared by all of them and freed with the config.  Returns 0
+ * (also without tls), or -1 with a message in err naming the file.
+ */
+int	backend_tls_init(struct backend *be, char *err, size_t errlen);
+
+/*
+ * A client SSL for a connection to srv, a server of a backend with tls:
+ * its name as SNI and checked, and with resume its last session
+ * offered.  NULL when out of memory; the caller owns the SSL.
+ */
+SSL	*backend_tls_ssl(struct backend *be, const struct backend_server *srv,
+	    bool resume);
 
 /*
  * Starts the active health checks and name re-resolution of every

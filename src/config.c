@@ -13,11 +13,13 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <arpa/inet.h>
 #include <grp.h>
 #include <netdb.h>
 #include <pwd.h>
 
 #include <assert.h>
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -30,6 +32,7 @@
 
 #include "config.h"
 #include "proxyproto.h"
+#include "tls_client.h"
 #include "units.h"
 
 /* A listener's setting goes to proxyproto_parse() as it is. */
@@ -148,6 +151,18 @@ config_strdup(const char *s)
 
 	if (p == NULL) {
 		perror("strdup");
+		exit(1);
+	}
+	return p;
+}
+
+static char *
+config_strndup(const char *s, size_t n)
+{
+	char	*p = strndup(s, n);
+
+	if (p == NULL) {
+		perror("strndup");
 		exit(1);
 	}
 	return p;
@@ -387,8 +402,6 @@ config_enum_n(struct config_ctx *ctx, yaml_node_t *node, const char *path,
 	return -1;
 }
 
-static const char *const config_bool_names[] = { "false", "true", NULL };
-
 /* The same for every name of a NULL-ended table. */
 static int
 config_enum(struct config_ctx *ctx, yaml_node_t *node, const char *path,
@@ -400,6 +413,9 @@ config_enum(struct config_ctx *ctx, yaml_node_t *node, const char *path,
 		continue;
 	return config_enum_n(ctx, node, path, names, n, out);
 }
+
+/* YAML booleans as libyaml leaves them: untyped scalars. */
+static const char *const config_bool_names[] = { "false", "true", NULL };
 
 /* Checks that node is a non-empty list; returns its item count or 0. */
 static size_t
@@ -690,17 +706,25 @@ config_tls_certificates(struct config_ctx *ctx, yaml_node_t *node,
  */
 static const char *const config_tls_version_names[] = { "1.2", "1.3" };
 
+/* A min_version, of a listener or a backend, into *out. */
+static void
+config_tls_version(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, int *out)
+{
+	int	v;
+
+	if (config_enum_n(ctx, node, path, config_tls_version_names, 2,
+	    &v) == 0)
+		*out = v == 0 ? TLS1_2_VERSION : TLS1_3_VERSION;
+}
+
 static void
 config_tls_min_version(struct config_ctx *ctx, yaml_node_t *node,
     const char *path, void *obj)
 {
 	struct config_tls_parse	*tp = obj;
-	int			 v;
 
-	if (config_enum_n(ctx, node, path, config_tls_version_names, 2,
-	    &v) == 0)
-		tp->tls->min_version = v == 0 ? TLS1_2_VERSION :
-		    TLS1_3_VERSION;
+	config_tls_version(ctx, node, path, &tp->tls->min_version);
 }
 
 /* Cipher strings are checked by OpenSSL, when tls.c builds contexts. */
@@ -1057,12 +1081,8 @@ config_server_address(const char *s, struct backend_server *srv,
 	/* A name, not a literal address: remember it for evdns. */
 	if (config_resolve(s, true, &probe, &len, errstr) == -1) {
 		colon = strrchr(s, ':');
-		srv->host = strndup(s, (size_t)(colon - s));
+		srv->host = config_strndup(s, (size_t)(colon - s));
 		srv->port = config_strdup(colon + 1);
-		if (srv->host == NULL) {
-			perror("strndup");
-			exit(1);
-		}
 	}
 	return 0;
 }
@@ -1289,6 +1309,193 @@ config_backend_proxy_protocol(struct config_ctx *ctx, yaml_node_t *node,
 		be->proxy_protocol = (enum config_proxy_protocol)v;
 }
 
+/* backends.NAME.tls: --------------------------------------------------- */
+
+static void
+config_backend_tls_verify(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, void *obj)
+{
+	struct config_backend_tls	*t = obj;
+	int				 v;
+
+	if (config_enum(ctx, node, path, config_bool_names, &v) == 0)
+		t->verify = v;
+}
+
+static void
+config_backend_tls_ca(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, void *obj)
+{
+	struct config_backend_tls	*t = obj;
+
+	config_file_path(ctx, node, path, &t->ca);
+}
+
+/*
+ * What SNI and the certificate check use: a DNS name, or an IP address
+ * (IPv6 without brackets), without port.
+ */
+static bool
+config_is_server_name(const char *s)
+{
+	struct in6_addr	a;
+
+	if (*s == '\0')
+		return false;
+	if (inet_pton(AF_INET6, s, &a) == 1)
+		return true;
+	for (; *s != '\0'; s++)
+		if (!isalnum((unsigned char)*s) && strchr("-._", *s) == NULL)
+			return false;
+	return true;
+}
+
+static void
+config_backend_tls_server_name(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, void *obj)
+{
+	struct config_backend_tls	*t = obj;
+	const char			*s;
+
+	if ((s = config_scalar(ctx, node, path)) == NULL)
+		return;
+	if (!config_is_server_name(s)) {
+		config_error(ctx, node, path, "\"%s\" must be a host name or "
+		    "an IP address, without port", s);
+		return;
+	}
+	t->server_name = config_strdup(s);
+}
+
+static void
+config_backend_tls_certificate(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, void *obj)
+{
+	struct config_backend_tls	*t = obj;
+
+	config_file_path(ctx, node, path, &t->certificate);
+}
+
+static void
+config_backend_tls_key(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, void *obj)
+{
+	struct config_backend_tls	*t = obj;
+
+	config_file_path(ctx, node, path, &t->key);
+}
+
+static void
+config_backend_tls_min_version(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, void *obj)
+{
+	struct config_backend_tls	*t = obj;
+
+	config_tls_version(ctx, node, path, &t->min_version);
+}
+
+static const struct config_key config_backend_tls_keys[] = {
+	{ "verify", config_backend_tls_verify, false, { 0 } },
+	{ "ca", config_backend_tls_ca, false, { 0 } },
+	{ "server_name", config_backend_tls_server_name, false, { 0 } },
+	{ "certificate", config_backend_tls_certificate, false, { 0 } },
+	{ "key", config_backend_tls_key, false, { 0 } },
+	{ "min_version", config_backend_tls_min_version, false, { 0 } },
+	{ NULL, NULL, false, { 0 } }
+};
+
+static void
+config_backend_tls_free(struct config_backend_tls *t)
+{
+	if (t == NULL)
+		return;
+	free(t->ca);
+	free(t->server_name);
+	free(t->certificate);
+	free(t->key);
+	free(t);
+}
+
+/*
+ * A mapping, or true for every default (false: no TLS, as without the
+ * key).  A client certificate and its key go together.
+ */
+static void
+config_backend_tls(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, void *obj)
+{
+	struct backend			*be = obj;
+	struct config_backend_tls	*t;
+	const char			*s;
+	bool				 cert, key;
+
+	if (node->type == YAML_SCALAR_NODE) {
+		s = (const char *)node->data.scalar.value;
+		if (strcmp(s, "false") == 0)
+			return;
+		if (strcmp(s, "true") != 0) {
+			config_error(ctx, node, path, "\"%s\" must be true, "
+			    "false or a mapping", s);
+			return;
+		}
+	}
+	be->tls = t = config_calloc(1, sizeof(*t));
+	t->verify = true;
+	t->min_version = TLS1_2_VERSION;
+	if (node->type == YAML_SCALAR_NODE)
+		return;
+	config_mapping(ctx, node, path, config_backend_tls_keys, t);
+	cert = config_pair(ctx, node, "certificate") != NULL;
+	key = config_pair(ctx, node, "key") != NULL;
+	if (cert && !key)
+		config_error(ctx, node, path, "missing key \"key\": a client "
+		    "certificate needs its key");
+	else if (key && !cert)
+		config_error(ctx, node, path, "missing key \"certificate\": a "
+		    "key needs its client certificate");
+}
+
+/* The host of "host:port" or "[v6]:port"; NULL for "unix:/path". */
+static char *
+config_server_host(const char *address)
+{
+	const char	*colon = strrchr(address, ':');
+
+	if (strncmp(address, "unix:", 5) == 0)
+		return NULL;
+	if (*address == '[')
+		return config_strndup(address + 1,
+		    (size_t)(colon - address) - 2);
+	return config_strndup(address, (size_t)(colon - address));
+}
+
+/*
+ * The name each server's certificate is checked for: server_name, else
+ * the host of its address.  A unix: server has none: verifying it
+ * needs server_name.
+ */
+static void
+config_backend_tls_names(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, struct backend *be)
+{
+	struct backend_server	*srv;
+	char			 sub[CONFIG_PATH_MAX];
+	size_t			 i;
+
+	for (i = 0; be->tls != NULL && i < be->nservers; i++) {
+		srv = &be->servers[i];
+		srv->tls_name = be->tls->server_name != NULL ?
+		    config_strdup(be->tls->server_name) :
+		    config_server_host(srv->address);
+		if (srv->tls_name != NULL || !be->tls->verify)
+			continue;
+		snprintf(sub, sizeof(sub), "%s.tls", path);
+		config_error(ctx, config_value(ctx, node, "tls"), sub,
+		    "server_name is needed to verify %s", srv->address);
+		break;
+	}
+}
+
 #define BACKEND(f)	offsetof(struct backend, f)
 
 static const struct config_key config_backend_keys[] = {
@@ -1315,6 +1522,7 @@ static const struct config_key config_backend_keys[] = {
 	{ "host", config_backend_host, false, { 0 } },
 	{ "path", config_backend_path, false, { 0 } },
 	{ "proxy_protocol", config_backend_proxy_protocol, false, { 0 } },
+	{ "tls", config_backend_tls, false, { 0 } },
 	{ NULL, NULL, false, { 0 } }
 };
 
@@ -1339,6 +1547,7 @@ config_backend_finish(struct config_ctx *ctx, yaml_node_t *node,
 		snprintf(sub, sizeof(sub), "%s.proxy_protocol", path);
 		config_error(ctx, pp, sub, "proxy_protocol is for tcp backends");
 	}
+	config_backend_tls_names(ctx, node, path, be);
 	if (be->type == BACKEND_WEBSOCKET)
 		return;
 	if (be->host != NULL || be->path != NULL)
@@ -1873,8 +2082,11 @@ config_free(struct config *cfg)
 			free(be->servers[j].address);
 			free(be->servers[j].host);
 			free(be->servers[j].port);
+			free(be->servers[j].tls_name);
 		}
 		free(be->servers);
+		config_backend_tls_free(be->tls);
+		tls_client_free(be->tls_client);
 		free(be->name);
 		free(be->host);
 		free(be->path);

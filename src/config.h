@@ -96,7 +96,26 @@ struct config_listen {
 	struct config_tls	*tls;		/* NULL: plain TCP */
 };
 
+/*
+ * backends.NAME.tls: the servers of the backend speak TLS.  As for
+ * listen[].tls, the files are not opened here: backend_tls_init()
+ * builds the context at startup and for "wsgate -t".
+ */
+struct config_backend_tls {
+	bool	 verify;		/* the chain and the name are checked
+					   (default true) */
+	char	*ca;			/* PEM bundle, or NULL: the system's
+					   CA store */
+	char	*server_name;		/* SNI and the name checked, or NULL:
+					   each server's host */
+	char	*certificate;		/* client certificate and key, both */
+	char	*key;			/* or neither */
+	int	 min_version;		/* TLS1_2_VERSION (default) or
+					   TLS1_3_VERSION */
+};
+
 struct backend_runtime;
+struct tls_client;
 
 struct backend_server {
 	char			*address;	/* as written: "host:port",
@@ -105,6 +124,9 @@ struct backend_server {
 						   (numeric address, unix) */
 	char			*port;
 	unsigned		 weight;	/* 1-100, default 1 */
+	char			*tls_name;	/* tls: SNI and the name
+						   checked: server_name, else
+						   the host or IP, or NULL */
 
 	/*
 	 * Run-time state of this generation, guarded by the backend's
@@ -146,6 +168,10 @@ struct backend {
 						   the request path, or NULL */
 	enum config_proxy_protocol proxy_protocol; /* tcp only: OFF, V1 or
 						   V2, sent first */
+	struct config_backend_tls *tls;		/* NULL: plain TCP */
+	struct tls_client	*tls_client;	/* from tls, made by
+						   backend_tls_init(), freed
+						   with the config */
 	struct backend_runtime	*runtime;	/* timers and DNS, backend.c;
 						   control thread only */
 	pthread_mutex_t		 lock;		/* the run-time state of

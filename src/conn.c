@@ -37,6 +37,7 @@
 #include <openssl/ssl.h>
 
 #include "conn.h"
+#include "tls_client.h"
 
 /* Pieces and copied bytes one staging area holds before it spills. */
 #define CONN_STAGE_IOV		64
@@ -82,7 +83,12 @@ struct conn {
 	bool			 drain_wanted;	/* output went past lowat */
 	bool			 stopped;	/* conn_stop() */
 	SSL			*ssl;		/* TLS, or NULL */
+	struct evbuffer		*clear;		/* written before TLS started
+						   (a PROXY header): sent in
+						   the clear, first */
 	bool			 tls_handshaking;
+	bool			 connect_pending; /* CONN_CONNECTED waits for
+						   the TLS handshake */
 	bool			 peek;		/* reads leave the bytes */
 	size_t			 peeked;	/* what the last peek saw */
 	bool			 eof;		/* read gave 0: nothing more */
@@ -92,10 +98,11 @@ static _Thread_local uint8_t		 conn_rbuf[CONN_READ_SIZE];
 static _Thread_local struct conn_stage	 conn_stages[CONN_STAGES];
 static _Thread_local struct conn	*conn_dirty;
 static _Thread_local unsigned		 conn_batching;
-static _Thread_local char		 conn_tls_why[120];
+static _Thread_local char		 conn_tls_why[160];
 
 static void	conn_ev_cb(evutil_socket_t, short, void *);
 static int	conn_tls_handshake(struct conn *);
+static bool	conn_tls_turn(struct conn *);
 static int	conn_tls_write_out(struct conn *);
 static void	conn_tls_on_readable(struct conn *);
 
@@ -210,7 +217,8 @@ size_t
 conn_outlen(const struct conn *c)
 {
 	return conn_stage_len(c) + (c->out != NULL ?
-	    evbuffer_get_length(c->out) : 0);
+	    evbuffer_get_length(c->out) : 0) + (c->clear != NULL ?
+	    evbuffer_get_length(c->clear) : 0);
 }
 
 static void
@@ -331,6 +339,10 @@ conn_fail(struct conn *c, int err)
 	conn_stage_release(c);
 	if (c->out != NULL)
 		evbuffer_drain(c->out, evbuffer_get_length(c->out));
+	if (c->clear != NULL) {
+		evbuffer_free(c->clear);
+		c->clear = NULL;
+	}
 	conn_activate(c, EV_WRITE);
 }
 
@@ -340,16 +352,16 @@ conn_errno_fatal(int err)
 	return err != EAGAIN && err != EWOULDBLOCK && err != EINTR;
 }
 
-/* Writes the evbuffer; -1 after conn_fail(). */
+/* Writes *bufp (c->out or c->clear) to the socket; -1 after conn_fail(). */
 static int
-conn_write_out(struct conn *c)
+conn_buffer_send(struct conn *c, struct evbuffer **bufp)
 {
-	if (c->out == NULL)
+	if (*bufp == NULL)
 		return 0;
 	/* Until the kernel refuses: only then will an edge say when to
 	 * go on (evbuffer_write sends at most 128 chains a call). */
-	while (evbuffer_get_length(c->out) > 0) {
-		int	n = evbuffer_write(c->out, c->fd);
+	while (evbuffer_get_length(*bufp) > 0) {
+		int	n = evbuffer_write(*bufp, c->fd);
 
 		if (n > 0)
 			continue;
@@ -361,11 +373,17 @@ conn_write_out(struct conn *c)
 	}
 	/* Kept only while it holds bytes: idle conns keep no buffer, and
 	 * the steady state never looks at one. */
-	if (evbuffer_get_length(c->out) == 0) {
-		evbuffer_free(c->out);
-		c->out = NULL;
+	if (evbuffer_get_length(*bufp) == 0) {
+		evbuffer_free(*bufp);
+		*bufp = NULL;
 	}
 	return 0;
+}
+
+static int
+conn_write_out(struct conn *c)
+{
+	return conn_buffer_send(c, &c->out);
 }
 
 /*
@@ -559,6 +577,8 @@ conn_free(struct conn *c)
 	event_del(c->ev);
 	if (c->out != NULL)
 		evbuffer_free(c->out);
+	if (c->clear != NULL)
+		evbuffer_free(c->clear);
 	SSL_free(c->ssl);
 	close(c->fd);
 	free(c);
@@ -581,55 +601,62 @@ conn_tls_reason(void)
 	return conn_tls_why[0] != '\0' ? conn_tls_why : "unknown";
 }
 
+/*
+ * Why the handshake or a record failed (tls_client_error: OpenSSL's
+ * reason, and the verification error when that was it).
+ */
 static void
-conn_tls_note(int err)
+conn_tls_note(const struct conn *c, int err)
 {
 	unsigned long	e = ERR_peek_last_error();
 
-	if (e != 0)
-		ERR_error_string_n(e, conn_tls_why, sizeof(conn_tls_why));
-	else
+	if (e == 0 && (err == SSL_ERROR_SYSCALL ||
+	    err == SSL_ERROR_ZERO_RETURN))
 		snprintf(conn_tls_why, sizeof(conn_tls_why), "%s",
-		    err == SSL_ERROR_SYSCALL ? "connection closed" :
-		    "TLS failure");
+		    err == SSL_ERROR_SYSCALL && errno != 0 ? strerror(errno) :
+		    "connection closed");
+	else
+		tls_client_error(c->ssl, e, conn_tls_why, sizeof(conn_tls_why));
 	ERR_clear_error();
 }
 
+/* c speaks TLS over ssl from now on; ssl is c's, even on failure. */
 static int
-conn_tls_start(struct conn *c, SSL_CTX *ctx, const char *server_name)
+conn_tls_start(struct conn *c, SSL *ssl)
 {
-	if ((c->ssl = SSL_new(ctx)) == NULL ||
-	    SSL_set_fd(c->ssl, c->fd) != 1) {
-		SSL_free(c->ssl);
-		c->ssl = NULL;
+	if (SSL_set_fd(ssl, c->fd) != 1 ||
+	    conn_stage_spill(c, 0) == -1) {
+		SSL_free(ssl);
 		ERR_clear_error();
 		errno = ENOMEM;
 		return -1;
 	}
+	c->ssl = ssl;
 	SSL_set_mode(c->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE |
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	/* A peer that closes without close_notify has closed, not failed:
 	 * WebSocket frames its own end (OpenSSL 3 would say SSL_ERROR_SSL). */
 	SSL_set_options(c->ssl, SSL_OP_IGNORE_UNEXPECTED_EOF);
-	if (server_name != NULL) {
-		SSL_set_connect_state(c->ssl);
-		if (SSL_set_tlsext_host_name(c->ssl, server_name) != 1 ||
-		    SSL_set1_host(c->ssl, server_name) != 1) {
-			ERR_clear_error();
-			errno = EINVAL;
-			return -1;
-		}
-	} else {
-		SSL_set_accept_state(c->ssl);
-	}
 	c->tls_handshaking = true;
+	/* Bytes queued so far are not for TLS: they go first, as they are
+	 * (conn_tls_handshake). */
+	c->clear = c->out;
+	c->out = NULL;
 	return 0;
 }
 
 int
 conn_tls_accept(struct conn *c, SSL_CTX *ctx)
 {
-	if (conn_tls_start(c, ctx, NULL) == -1)
+	SSL	*ssl;
+
+	if ((ssl = SSL_new(ctx)) == NULL) {
+		ERR_clear_error();
+		errno = ENOMEM;
+		return -1;
+	}
+	SSL_set_accept_state(ssl);
+	if (conn_tls_start(c, ssl) == -1)
 		return -1;
 	if (c->registered)
 		/* The ClientHello may be in already: no edge will say so. */
@@ -665,9 +692,10 @@ conn_tls_handshaking(const struct conn *c)
 }
 
 int
-conn_tls_connect(struct conn *c, SSL_CTX *ctx, const char *server_name)
+conn_tls_connect(struct conn *c, SSL *ssl)
 {
-	if (conn_tls_start(c, ctx, server_name) == -1)
+	SSL_set_connect_state(ssl);
+	if (conn_tls_start(c, ssl) == -1)
 		return -1;
 	if (!c->connecting) {
 		/* Already connected: the first flight goes from the loop. */
@@ -677,12 +705,20 @@ conn_tls_connect(struct conn *c, SSL_CTX *ctx, const char *server_name)
 	return 0;
 }
 
-/* One step of the handshake: 0 (done, or waiting for an edge) or -1. */
+/*
+ * One step of the handshake: 0 (done, or waiting for an edge), or -1
+ * after conn_fail().
+ */
 static int
 conn_tls_handshake(struct conn *c)
 {
 	int	r, err;
 
+	/* What was written before TLS started goes first, in the clear. */
+	if (conn_buffer_send(c, &c->clear) == -1)
+		return -1;
+	if (c->clear != NULL)
+		return 0;		/* the writable edge sends the rest */
 	ERR_clear_error();
 	if ((r = SSL_do_handshake(c->ssl)) == 1) {
 		c->tls_handshaking = false;
@@ -691,7 +727,8 @@ conn_tls_handshake(struct conn *c)
 	err = SSL_get_error(c->ssl, r);
 	if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE)
 		return 0;
-	conn_tls_note(err);
+	conn_tls_note(c, err);
+	conn_fail(c, EPROTO);
 	return -1;
 }
 
@@ -716,7 +753,7 @@ conn_tls_write_out(struct conn *c)
 		err = SSL_get_error(c->ssl, r);
 		if (err == SSL_ERROR_WANT_WRITE || err == SSL_ERROR_WANT_READ)
 			return 0;	/* an edge will come */
-		conn_tls_note(err);
+		conn_tls_note(c, err);
 		conn_fail(c, err == SSL_ERROR_SYSCALL && errno != 0 ? errno :
 		    EPROTO);
 		return -1;
@@ -766,7 +803,7 @@ conn_tls_on_readable(struct conn *c)
 		c->event_cb(c, CONN_EOF, c->arg);
 		return;
 	}
-	conn_tls_note(err);
+	conn_tls_note(c, err);
 	errno = EPROTO;
 	c->event_cb(c, CONN_ERROR, c->arg);
 }
@@ -843,8 +880,13 @@ conn_connect_done(struct conn *c)
 		c->event_cb(c, CONN_ERROR, c->arg);
 		return;
 	}
-	if (c->ssl != NULL && conn_tls_handshake(c) == -1)
-		conn_fail(c, EPROTO);	/* reported after CONNECTED */
+	if (c->ssl != NULL) {
+		/* Connected once the TLS handshake is done too: a peer that
+		 * fails it was no server to use. */
+		c->connect_pending = true;
+		(void)conn_tls_turn(c);
+		return;
+	}
 	conn_flush(c);
 	if (c->read_ready && conn_can_read(c))
 		conn_activate(c, EV_READ);
@@ -859,23 +901,32 @@ conn_write_work(const struct conn *c)
 	    (c->drain_wanted && conn_outlen(c) <= c->lowat);
 }
 
+/*
+ * The handshake is done: what waited for it goes out, reading starts,
+ * and a conn_connect() is reported.
+ */
+static void
+conn_tls_established(struct conn *c)
+{
+	/* Application data may have come with the last flight. */
+	c->read_ready = true;
+	conn_flush(c);
+	if (conn_can_read(c))
+		conn_activate(c, EV_READ);
+	if (c->connect_pending) {
+		c->connect_pending = false;
+		c->event_cb(c, CONN_CONNECTED, c->arg);	/* c may be gone */
+	}
+}
+
 /* A TLS handshake under way moves on with either edge. */
 static bool
 conn_tls_turn(struct conn *c)
 {
 	if (!c->tls_handshaking || c->connecting || c->error != 0)
 		return false;
-	if (conn_tls_handshake(c) == -1) {
-		conn_fail(c, EPROTO);
-		return true;
-	}
-	if (!c->tls_handshaking) {
-		/* Application data may have come with the last flight. */
-		c->read_ready = true;
-		conn_flush(c);
-		if (conn_can_read(c))
-			conn_activate(c, EV_READ);
-	}
+	if (conn_tls_handshake(c) == 0 && !c->tls_handshaking)
+		conn_tls_established(c);
 	return true;
 }
 

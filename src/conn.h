@@ -32,7 +32,8 @@ struct conn;
 
 /* What conn_event_cb reports; one per call. */
 enum conn_event {
-	CONN_CONNECTED,		/* conn_connect() succeeded */
+	CONN_CONNECTED,		/* conn_connect() succeeded (and the TLS
+				   handshake of conn_tls_connect()) */
 	CONN_EOF,		/* the peer sent FIN; reading stopped */
 	CONN_ERROR		/* connect, read or write failed; see errno */
 };
@@ -67,18 +68,23 @@ void	conn_setcb(struct conn *c, conn_read_cb *read_cb,
 	    conn_drain_cb *drain_cb, conn_event_cb *event_cb, void *arg);
 
 /*
- * TLS on c from now on, as the server (conn_tls_accept) or as a client
- * sending SNI server_name and verifying the certificate for it, as ctx
- * says (conn_tls_connect; on a connecting conn, the handshake starts
- * once connected).  Bytes read and written are the plaintext; what is
- * written before the handshake is done waits for it.  A failed
- * handshake or record is CONN_ERROR with errno EPROTO; conn_tls_reason()
- * then says why.  Returns -1 with errno set when TLS cannot start.
+ * TLS on c from now on, as the server with a new SSL of ctx
+ * (conn_tls_accept), or as a client with ssl, which tls_client_ssl()
+ * made with the server's name and which c owns from the call on, even
+ * when it fails (conn_tls_connect).  On a connecting conn the handshake
+ * starts once connected, and CONN_CONNECTED comes when it is done: a
+ * server that fails it was never connected.  Bytes read and written are
+ * the plaintext; what is written before the handshake is done waits for
+ * it, except what was written before these calls (a PROXY header),
+ * which goes first, in the clear.  A failed handshake or record is
+ * CONN_ERROR with errno EPROTO; conn_tls_reason() then says why, such
+ * as "certificate verify failed (self-signed certificate)".  Returns -1
+ * with errno set when TLS cannot start.
  */
 struct ssl_ctx_st;
+struct ssl_st;
 int	conn_tls_accept(struct conn *c, struct ssl_ctx_st *ctx);
-int	conn_tls_connect(struct conn *c, struct ssl_ctx_st *ctx,
-	    const char *server_name);
+int	conn_tls_connect(struct conn *c, struct ssl_st *ssl);
 const char *conn_tls_reason(void);
 /* Whether TLS was started on c and its handshake is not done yet. */
 bool	conn_tls_handshaking(const struct conn *c);

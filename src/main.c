@@ -275,6 +275,34 @@ main_free_workers(void)
 	listener_set_free(main_listeners);
 }
 
+/*
+ * The TLS client contexts of the backends with tls: their files load,
+ * for -t and at every start.  verify: false is warned of each time: it
+ * turns the servers' authentication off.
+ */
+static int
+main_backend_tls(struct config *cfg)
+{
+	struct backend	*be;
+	char		 err[512];
+	size_t		 i;
+	int		 rc = 0;
+
+	for (i = 0; i < cfg->nbackends; i++) {
+		be = &cfg->backends[i];
+		if (be->tls == NULL)
+			continue;
+		if (backend_tls_init(be, err, sizeof(err)) == -1) {
+			fprintf(stderr, "backend %s: tls: %s\n", be->name, err);
+			rc = -1;
+		} else if (!be->tls->verify)
+			log_warnx("backend %s: tls verify is off: the "
+			    "certificates of its servers are not checked, "
+			    "anyone on the path can pose as them", be->name);
+	}
+	return rc;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -318,7 +346,12 @@ main(int argc, char *argv[])
 			fprintf(stderr, "%s: configuration is invalid\n", path);
 		return 1;
 	}
-	if (main_check_certificates(cfg, &main_say_stderr) == -1) {
+	log_init();
+	log_set_level(cfg->log_level);
+	log_set_format(cfg->log_format);
+	/* Both, so that every file in error is reported at once. */
+	if ((main_check_certificates(cfg, &main_say_stderr) |
+	    main_backend_tls(cfg)) == -1) {
 		fprintf(stderr, "%s: configuration is invalid\n", path);
 		config_unref(cfg);
 		return 1;
@@ -328,9 +361,6 @@ main(int argc, char *argv[])
 		config_unref(cfg);
 		return 0;
 	}
-	log_init();
-	log_set_level(cfg->log_level);
-	log_set_format(cfg->log_format);
 	signal(SIGPIPE, SIG_IGN);
 	(void)notify_init();
 

@@ -20,6 +20,7 @@
  * both and waits for the replies; a side that broke the protocol is not
  * waited for.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -436,6 +437,7 @@ session_relay_event(struct endpoint *ep, enum conn_event what)
 {
 	struct session	*s = ep->s;
 	bool		 client = ep == &s->client;
+	bool		 tls = what == CONN_ERROR && errno == EPROTO;
 
 	if (what == CONN_EOF && !ep->websocket) {
 		session_bytes_eof(ep);
@@ -443,9 +445,10 @@ session_relay_event(struct endpoint *ep, enum conn_event what)
 	}
 	if (!ep->close_rcvd) {
 		/* No close frame: §7.1.5 calls this 1006. */
-		log_info("session %llu: %s %s without a close frame",
+		log_info("session %llu: %s %s without a close frame%s%s%s",
 		    (unsigned long long)s->id, ep->name,
-		    what == CONN_EOF ? "closed" : "failed");
+		    what == CONN_EOF ? "closed" : "failed", tls ? " (tls: " :
+		    "", tls ? conn_tls_reason() : "", tls ? ")" : "");
 		session_note_close(s, client ? WS_CLOSE_ABNORMAL :
 		    WS_CLOSE_INTERNAL, ep->name, client ? "client went away" :
 		    "backend went away");

@@ -26,6 +26,7 @@
 #define SESSION_REFUSAL_BODY	(64 * 1024)
 
 static void	session_connect_next(struct session *);
+static int	session_backend_preface(struct session *);
 
 void
 session_upgrade_free(struct session *s)
@@ -277,8 +278,8 @@ session_read_head(struct session *s)
 static void
 session_connect_failed(struct session *s, const char *what)
 {
-	log_info("session %llu: backend %s: %s, %s",
-	    (unsigned long long)s->id, s->srv->address, what,
+	log_info("session %llu: backend %s server %s: %s, %s",
+	    (unsigned long long)s->id, s->rt->be->name, s->srv->address, what,
 	    s->up->attempt.count <= s->rt->be->retries ?
 	    "trying the next server" : "no retry left");
 	backend_report(s->rt->be, s->srv, false, backend_now());
@@ -330,7 +331,7 @@ session_connect_server(struct session *s)
 	}
 	session_set_backend_callbacks(s);
 	if (conn_connect(s->backend.conn, (struct sockaddr *)&ss, sslen) ==
-	    -1) {
+	    -1 || session_backend_preface(s) == -1) {
 		saved = errno;
 		conn_free(s->backend.conn);
 		s->backend.conn = NULL;
@@ -416,6 +417,30 @@ session_send_proxy(struct session *s)
 	(void)conn_write(s->backend.conn, hdr, n);
 }
 
+/*
+ * What goes before the client's bytes, queued while connecting: the
+ * PROXY header, in the clear, then (backends.X.tls) the TLS handshake,
+ * which conn starts once connected; CONN_CONNECTED comes when it is
+ * done.  The header before the handshake is what HAProxy's send-proxy
+ * with ssl does: the receiver takes it off before its TLS layer reads.
+ * Returns -1 with errno when TLS cannot start.
+ */
+static int
+session_backend_preface(struct session *s)
+{
+	struct backend	*be = s->rt->be;
+	SSL		*ssl;
+
+	session_send_proxy(s);
+	if (be->tls_client == NULL)
+		return 0;
+	if ((ssl = backend_tls_ssl(be, s->srv, true)) == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	return conn_tls_connect(s->backend.conn, ssl);
+}
+
 static void
 session_connected(struct session *s)
 {
@@ -426,7 +451,6 @@ session_connected(struct session *s)
 		return;
 	}
 	backend_report(s->rt->be, s->srv, true, backend_now());
-	session_send_proxy(s);
 	session_upgraded(s, &s->up->hr);
 }
 
@@ -434,6 +458,7 @@ void
 session_backend_connect_event(struct session *s, enum conn_event what)
 {
 	int	err = what == CONN_ERROR ? errno : 0;
+	char	why[200];
 
 	if (s->state == SESSION_REFUSING) {
 		/* The refusal's body ends with the connection. */
@@ -442,6 +467,13 @@ session_backend_connect_event(struct session *s, enum conn_event what)
 	}
 	if (what == CONN_CONNECTED) {
 		session_connected(s);
+		return;
+	}
+	/* Verification, names, versions: a server to avoid, as one that
+	 * refuses the connection. */
+	if (err == EPROTO && s->rt->be->tls_client != NULL) {
+		snprintf(why, sizeof(why), "tls: %s", conn_tls_reason());
+		session_connect_failed(s, why);
 		return;
 	}
 	if (s->state == SESSION_UPGRADING)

@@ -1131,7 +1131,7 @@ static const struct config_error_vector config_error_vectors[] = {
 	  NAME ":10:5: backends.b.weight: unknown key (expected one of: "
 	  "type, servers, balance, connect_timeout, handshake_timeout, "
 	  "retries, fail_threshold, fail_timeout, resolve_interval, "
-	  "health_check, host, path, proxy_protocol)\n" },
+	  "health_check, host, path, proxy_protocol, tls)\n" },
 	{ "unknown key in a route",
 	  CFG_LISTEN "routes:\n  - match: { path: / }\n    backend: echo\n"
 	  "    timeout: 5s\n",
@@ -2482,6 +2482,226 @@ START_TEST(test_config_tls_errors_many)
 END_TEST
 
 /*
+ * backends.NAME.tls: defaults, every key, the name each server is
+ * checked for, file names relative to the configuration file, and each
+ * mistake at its node.
+ */
+
+/* Backend b's tls, from line 10, its keys from line 11, column 7. */
+#define CFG_B_TLS	CFG_B_TCP "    tls:\n"
+
+START_TEST(test_config_backend_tls_defaults)
+{
+	static const char *const	 forms[] = { "true", "{}", "\"true\"" };
+	const struct config_backend_tls	*t;
+	const struct backend		*be;
+	struct config			*cfg;
+	char				 text[512];
+
+	snprintf(text, sizeof(text), CFG_LISTEN CFG_ROUTES "backends:\n"
+	    "  b:\n    type: websocket\n"
+	    "    servers: [\"127.0.0.1:1\", \"[::1]:2\", \"localhost:3\"]\n"
+	    "    tls: %s\n"
+	    "  c: { type: tcp, servers: [\"127.0.0.1:4\"] }\n", forms[_i]);
+	cfg = config_test_valid(text);
+	be = config_find_backend(cfg, "b");
+	t = be->tls;
+	ck_assert_ptr_nonnull(t);
+	ck_assert(t->verify);
+	ck_assert_ptr_null(t->ca);
+	ck_assert_ptr_null(t->server_name);
+	ck_assert_ptr_null(t->certificate);
+	ck_assert_ptr_null(t->key);
+	ck_assert_int_eq(t->min_version, TLS1_2_VERSION);
+	ck_assert_ptr_null(be->tls_client);	/* built by backend.c */
+	/* Each server is checked for its own host, IPs as IPs. */
+	ck_assert_str_eq(be->servers[0].tls_name, "127.0.0.1");
+	ck_assert_str_eq(be->servers[1].tls_name, "::1");
+	ck_assert_str_eq(be->servers[2].tls_name, "localhost");
+	/* No tls: plain TCP. */
+	be = config_find_backend(cfg, "c");
+	ck_assert_ptr_null(be->tls);
+	ck_assert_ptr_null(be->servers[0].tls_name);
+	ck_assert_ptr_null(config_find_backend(cfg, "echo")->tls);
+	config_unref(cfg);
+}
+END_TEST
+
+START_TEST(test_config_backend_tls_false)
+{
+	struct config	*cfg;
+
+	cfg = config_test_valid(CFG_B_TCP "    tls: false\n");
+	ck_assert_ptr_null(config_find_backend(cfg, "b")->tls);
+	ck_assert_ptr_null(config_find_backend(cfg, "b")->servers[0].tls_name);
+	config_unref(cfg);
+}
+END_TEST
+
+START_TEST(test_config_backend_tls_full)
+{
+	const struct config_backend_tls	*t;
+	const struct backend		*be;
+	struct config			*cfg;
+	char				*errors;
+	static const char		 text[] = CFG_LISTEN CFG_ROUTES
+	    "backends:\n"
+	    "  b:\n"
+	    "    type: tcp\n"
+	    "    servers: [\"127.0.0.1:1\", \"unix:/run/b.sock\"]\n"
+	    "    proxy_protocol: v2\n"
+	    "    tls:\n"
+	    "      verify: true\n"
+	    "      ca: tls/backend-ca.pem\n"
+	    "      server_name: app.internal\n"
+	    "      certificate: /etc/ssl/client.pem\n"
+	    "      key: client.key\n"
+	    "      min_version: \"1.3\"\n"
+	    "  u:\n"
+	    "    type: websocket\n"
+	    "    servers: [\"unix:/run/u.sock\"]\n"
+	    "    tls: { verify: false }\n";
+
+	cfg = config_parse("/etc/wsgate/wsgate.yaml", text, strlen(text),
+	    &errors);
+	ck_assert_msg(cfg != NULL, "%s", errors);
+	be = config_find_backend(cfg, "b");
+	t = be->tls;
+	ck_assert(t->verify);
+	ck_assert_str_eq(t->ca, "/etc/wsgate/tls/backend-ca.pem");
+	ck_assert_str_eq(t->server_name, "app.internal");
+	ck_assert_str_eq(t->certificate, "/etc/ssl/client.pem");
+	ck_assert_str_eq(t->key, "/etc/wsgate/client.key");
+	ck_assert_int_eq(t->min_version, TLS1_3_VERSION);
+	ck_assert_int_eq(be->proxy_protocol, CONFIG_PROXY_V2);
+	/* server_name for every server, unix ones included. */
+	ck_assert_str_eq(be->servers[0].tls_name, "app.internal");
+	ck_assert_str_eq(be->servers[1].tls_name, "app.internal");
+	/* Without verification a unix server needs no name. */
+	be = config_find_backend(cfg, "u");
+	ck_assert(!be->tls->verify);
+	ck_assert_ptr_null(be->servers[0].tls_name);
+	config_unref(cfg);
+}
+END_TEST
+
+struct config_server_name_vector {
+	const char	*value;		/* as written */
+	bool		 ok;
+};
+
+static const struct config_server_name_vector config_server_names[] = {
+	{ "app.internal", true },
+	{ "APP-1.example_x.test", true },
+	{ "localhost", true },
+	{ "10.0.0.5", true },
+	{ "\"::1\"", true },
+	{ "\"fd00::5\"", true },
+	{ "\"\"", false },
+	{ "\"app.internal:8443\"", false },
+	{ "\"[::1]\"", false },
+	{ "\"a b\"", false },
+	{ "a/b", false },
+	{ "user@host", false },
+	{ "\"*.example.com\"", false },
+};
+
+START_TEST(test_config_backend_tls_server_name)
+{
+	const struct config_server_name_vector	*v = &config_server_names[_i];
+	struct config				*cfg;
+	char					 text[512], want[256];
+	char					*errors, value[64];
+
+	snprintf(text, sizeof(text), CFG_B_TLS "      server_name: %s\n",
+	    v->value);
+	cfg = config_test_parse(text, &errors);
+	snprintf(value, sizeof(value), "%s", v->value);
+	if (value[0] == '"') {
+		memmove(value, value + 1, strlen(value));
+		value[strlen(value) - 1] = '\0';
+	}
+	if (v->ok) {
+		ck_assert_msg(cfg != NULL, "%s: %s", v->value, errors);
+		ck_assert_str_eq(config_find_backend(cfg, "b")->servers[0].
+		    tls_name, value);
+		config_unref(cfg);
+		return;
+	}
+	ck_assert_msg(cfg == NULL, "%s accepted", v->value);
+	snprintf(want, sizeof(want), NAME ":11:20: backends.b.tls."
+	    "server_name: \"%s\" must be a host name or an IP address, "
+	    "without port\n", value);
+	ck_assert_str_eq(errors, want);
+	free(errors);
+}
+END_TEST
+
+#define BTLS_KEYS	"(expected one of: verify, ca, server_name, " \
+			"certificate, key, min_version)"
+
+static const struct config_error_vector config_backend_tls_errors[] = {
+	{ "backend tls: an unknown key",
+	  CFG_B_TLS "      verify: true\n      ciphers: HIGH\n",
+	  NAME ":12:7: backends.b.tls.ciphers: unknown key " BTLS_KEYS "\n" },
+	{ "backend tls: a listener's key",
+	  CFG_B_TLS "      certificates: []\n",
+	  NAME ":11:7: backends.b.tls.certificates: unknown key " BTLS_KEYS
+	  "\n" },
+	{ "backend tls: a certificate without its key",
+	  CFG_B_TLS "      certificate: /c.pem\n",
+	  NAME ":11:7: backends.b.tls: missing key \"key\": a client "
+	  "certificate needs its key\n" },
+	{ "backend tls: a key without its certificate",
+	  CFG_B_TCP "    tls: { verify: true, key: /c.key }\n",
+	  NAME ":10:10: backends.b.tls: missing key \"certificate\": a key "
+	  "needs its client certificate\n" },
+	{ "backend tls: verify yes",
+	  CFG_B_TLS "      verify: yes\n",
+	  NAME ":11:15: backends.b.tls.verify: \"yes\" must be false or "
+	  "true\n" },
+	{ "backend tls: a scalar",
+	  CFG_B_TCP "    tls: on\n",
+	  NAME ":10:10: backends.b.tls: \"on\" must be true, false or a "
+	  "mapping\n" },
+	{ "backend tls: a list",
+	  CFG_B_TCP "    tls: [true]\n",
+	  NAME ":10:10: backends.b.tls: must be a mapping, not a list\n" },
+	{ "backend tls: min_version 1.1",
+	  CFG_B_TLS "      min_version: 1.1\n",
+	  NAME ":11:20: backends.b.tls.min_version: \"1.1\" must be 1.2 or "
+	  "1.3\n" },
+	{ "backend tls: an empty ca",
+	  CFG_B_TLS "      ca: \"\"\n",
+	  NAME ":11:11: backends.b.tls.ca: must be a file name\n" },
+	{ "backend tls: a duplicate key",
+	  CFG_B_TLS "      ca: /a.pem\n      ca: /b.pem\n",
+	  NAME ":12:7: backends.b.tls.ca: duplicate key\n" },
+	{ "backend tls: a unix server to verify without server_name",
+	  CFG_LISTEN CFG_ROUTES "backends:\n  b:\n    type: websocket\n"
+	  "    servers: [\"127.0.0.1:1\", \"unix:/run/b.sock\"]\n"
+	  "    tls: { ca: /ca.pem }\n",
+	  NAME ":10:10: backends.b.tls: server_name is needed to verify "
+	  "unix:/run/b.sock\n" },
+	{ "backend tls: on the echo backend",
+	  CFG_LISTEN CFG_ROUTES "backends:\n"
+	  "  echo: { type: websocket, servers: [\"127.0.0.1:1\"], tls: true }\n",
+	  NAME ":7:3: backends.echo: \"echo\" is the built-in echo backend "
+	  "and cannot be redefined\n" },
+};
+
+START_TEST(test_config_backend_tls_error)
+{
+	const struct config_error_vector	*v =
+	    &config_backend_tls_errors[_i];
+	char					 errors[4096];
+
+	config_test_refused(v->name, v->text, errors, sizeof(errors));
+	config_check_errors(v, errors);
+}
+END_TEST
+
+/*
  * Files, and the lifetime of a config.
  */
 START_TEST(test_config_load_missing)
@@ -2717,6 +2937,15 @@ check_suite(void)
 	tcase_add_loop_test(tc, test_config_tls_error, 0,
 	    CONFIG_NELEM(config_tls_error_vectors));
 	tcase_add_test(tc, test_config_tls_errors_many);
+	tcase_add_loop_test(tc, test_config_backend_tls_defaults, 0, 3);
+	tcase_add_test(tc, test_config_backend_tls_false);
+	tcase_add_test(tc, test_config_backend_tls_full);
+	tcase_add_loop_test(tc, test_config_backend_tls_server_name, 0,
+	    (int)(sizeof(config_server_names) /
+	    sizeof(config_server_names[0])));
+	tcase_add_loop_test(tc, test_config_backend_tls_error, 0,
+	    (int)(sizeof(config_backend_tls_errors) /
+	    sizeof(config_backend_tls_errors[0])));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");

@@ -1646,7 +1646,7 @@ tls_pair(struct rec *rs, struct rec *rc, SSL_CTX *sctx, SSL_CTX *cctx)
 	rec_conn(rs, fd);
 	rec_conn(rc, peer);
 	ck_assert_int_eq(conn_tls_accept(rs->c, sctx), 0);
-	ck_assert_int_eq(conn_tls_connect(rc->c, cctx, "conn.test"), 0);
+	ck_assert_int_eq(conn_tls_connect(rc->c, SSL_new(cctx)), 0);
 	conn_read(rs->c, true);
 	conn_read(rc->c, true);
 }
@@ -1746,6 +1746,84 @@ START_TEST(test_conn_tls_handshake_failure)
 }
 END_TEST
 
+enum tls_connect_case {
+	TLS_CONNECT_OK,		/* the preface, the handshake, data */
+	TLS_CONNECT_UNTRUSTED,	/* the certificate fails verification */
+	TLS_CONNECT_NOT_TLS,	/* the server answers in plain HTTP */
+	TLS_CONNECT_NCASES
+};
+
+/*
+ * A client conn_connect()s, writes a PROXY header, starts TLS and
+ * writes data at once.  The header reaches the server first, in the
+ * clear; CONN_CONNECTED comes only once the handshake is done, and the
+ * data after it.  A certificate that fails verification, or a server
+ * that speaks no TLS, is CONN_ERROR with EPROTO and a reason, never
+ * CONN_CONNECTED.
+ */
+START_TEST(test_conn_tls_connect)
+{
+	SSL_CTX			*sctx = tls_server_ctx(), *cctx;
+	struct sockaddr_in	 sin;
+	struct rec		 rc, rs;
+	char			 buf[16];
+	int			 l, fd, peer;
+
+	cctx = tls_client_ctx();
+	if (_i == TLS_CONNECT_UNTRUSTED)
+		SSL_CTX_set_verify(cctx, SSL_VERIFY_PEER, NULL);
+	l = listen_tcp(&sin, 0);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	ck_assert_int_ne(fd, -1);
+	rec_conn(&rc, fd);
+	ck_assert_int_eq(conn_connect(rc.c, (struct sockaddr *)&sin,
+	    sizeof(sin)), 0);
+	conn_read(rc.c, true);
+	ck_assert_int_eq(conn_write(rc.c, "PROXY UNKNOWN\r\n", 15), 0);
+	ck_assert_int_eq(conn_tls_connect(rc.c, SSL_new(cctx)), 0);
+	ck_assert_int_eq(conn_write(rc.c, "after", 5), 0);
+	peer = accept_bound(l);
+	close(l);
+	LOOP_UNTIL(conn_outlen(rc.c) == 5);	/* the header went */
+	peer_read(peer, buf, 15);
+	ck_assert_mem_eq(buf, "PROXY UNKNOWN\r\n", 15);
+	spin();
+	ck_assert_uint_eq(rec_calls(&rc), 0);	/* no server hello yet */
+	if (_i == TLS_CONNECT_NOT_TLS) {
+		ck_assert_int_eq(send(peer, "HTTP/1.1 400 Bad Request\r\n\r\n",
+		    28, 0), 28);
+		LOOP_UNTIL(rc.nev[CONN_ERROR] == 1);
+		close(peer);
+	} else {
+		sock_nonblock(peer);
+		rec_conn(&rs, peer);
+		ck_assert_int_eq(conn_tls_accept(rs.c, sctx), 0);
+		conn_read(rs.c, true);
+		if (_i == TLS_CONNECT_OK) {
+			LOOP_UNTIL(rs.in.len == 5);
+			ck_assert_mem_eq(rs.in.p, "after", 5);
+			ck_assert_uint_eq(rc.nev[CONN_CONNECTED], 1);
+			ck_assert_uint_lt(rc.seq_event, rs.seq_read_first);
+		} else {
+			LOOP_UNTIL(rc.nev[CONN_ERROR] == 1);
+			ck_assert_str_eq(conn_tls_reason(), "certificate verify "
+			    "failed (self-signed certificate)");
+		}
+		rec_done(&rs);
+	}
+	if (_i != TLS_CONNECT_OK) {
+		ck_assert_int_eq(rc.ev_errno, EPROTO);
+		ck_assert_str_ne(conn_tls_reason(), "unknown");
+		spin();
+		ck_assert_uint_eq(rc.nev[CONN_CONNECTED], 0);
+		ck_assert_uint_eq(rec_calls(&rc), 1);
+	}
+	rec_done(&rc);
+	SSL_CTX_free(sctx);
+	SSL_CTX_free(cctx);
+}
+END_TEST
+
 Suite *
 check_suite(void)
 {
@@ -1811,6 +1889,7 @@ check_suite(void)
 	tcase_add_test(tc, test_conn_tls_echo);
 	tcase_add_test(tc, test_conn_tls_backpressure);
 	tcase_add_test(tc, test_conn_tls_handshake_failure);
+	tcase_add_loop_test(tc, test_conn_tls_connect, 0, TLS_CONNECT_NCASES);
 	tcase_set_timeout(tc, TCASE_SECS);
 	suite_add_tcase(s, tc);
 
