@@ -46,6 +46,8 @@ struct config_route_ref;
 
 struct config_ctx {
 	yaml_document_t	*doc;
+	const char	*text;			/* the file, for fingerprints */
+	size_t		 len;
 	const char	*name;
 	struct config	*cfg;
 	FILE		*errs;
@@ -130,6 +132,32 @@ config_type_name(const yaml_node_t *node)
 	default:
 		return "empty";
 	}
+}
+
+/*
+ * A hash of the text a node spans in the file (FNV-1a, 64 bits), mixed
+ * into h: what a reload compares to tell a changed route from one left
+ * alone.
+ */
+static uint64_t
+config_fingerprint(const struct config_ctx *ctx, const yaml_node_t *node,
+    uint64_t h)
+{
+	size_t	i, end = node->end_mark.index;
+
+	/* A block node ends where the next token starts: not its text. */
+	if (end > ctx->len)
+		end = ctx->len;
+	while (end > node->start_mark.index &&
+	    strchr(" \t\r\n", ctx->text[end - 1]) != NULL)
+		end--;
+	if (h == 0)
+		h = 0xcbf29ce484222325ULL;
+	for (i = node->start_mark.index; i < end; i++) {
+		h ^= (unsigned char)ctx->text[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
 }
 
 /* Returns the scalar's text, or NULL after reporting a type error. */
@@ -1576,6 +1604,8 @@ config_backend_pair(struct config_ctx *ctx, yaml_node_t *key,
 	config_defaults(config_backend_keys, be);
 	config_mapping(ctx, value, path, config_backend_keys, be);
 	config_backend_finish(ctx, value, path, be);
+	be->fingerprint = config_fingerprint(ctx, value,
+	    config_fingerprint(ctx, key, 0));
 }
 
 static void
@@ -1603,6 +1633,7 @@ config_backends(struct config_ctx *ctx, yaml_node_t *node, const char *path,
 
 /* A route as parsed, before its backend name is resolved. */
 struct config_route_ref {
+	uint64_t	 fingerprint;	/* of the route's own text */
 	yaml_node_t	*backend_node;
 	char		 path[CONFIG_PATH_MAX];
 	yaml_node_t	*frames_node;	/* NULL: not set */
@@ -1719,6 +1750,31 @@ config_route_origins(struct config_ctx *ctx, yaml_node_t *node,
 }
 
 static void
+config_route_on_reload(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, void *obj)
+{
+	static const char *const names[] = { "keep", "drain", NULL };
+	struct config_route_parse	*rp = obj;
+	int				 v;
+
+	if (config_enum(ctx, node, path, names, &v) == 0)
+		rp->rt->on_reload = v == 1 ? ROUTE_RELOAD_DRAIN :
+		    ROUTE_RELOAD_KEEP;
+}
+
+static void
+config_route_drain_timeout(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, void *obj)
+{
+	static const struct config_quantity q = { CONFIG_DURATION, 0,
+	    CONFIG_DRAIN_TIMEOUT, 0, 24 * 3600 * SEC, true,
+	    "between 0 and 24h" };
+	struct config_route_parse	*rp = obj;
+
+	(void)config_quantity(ctx, node, path, &q, &rp->rt->drain_timeout);
+}
+
+static void
 config_route_strip_prefix(struct config_ctx *ctx, yaml_node_t *node,
     const char *path, void *obj)
 {
@@ -1780,6 +1836,8 @@ static const struct config_key config_route_keys[] = {
 	{ "subprotocols", config_route_subprotocols, false, { 0 } },
 	{ "frames", config_route_frames, false, { 0 } },
 	{ "strip_prefix", config_route_strip_prefix, false, { 0 } },
+	{ "on_reload", config_route_on_reload, false, { 0 } },
+	{ "drain_timeout", config_route_drain_timeout, false, { 0 } },
 	{ NULL, NULL, false, { 0 } }
 };
 
@@ -1803,6 +1861,8 @@ config_link_routes(struct config_ctx *ctx, struct config_route_ref *refs)
 			    "unknown backend \"%s\"", name);
 			continue;
 		}
+		/* The route's text and its backend's: either may change. */
+		rt->fingerprint = ref->fingerprint ^ rt->be->fingerprint;
 		if (ref->frames_node != NULL && rt->be->type != BACKEND_TCP)
 			config_error(ctx, ref->frames_node, ref->frames_path,
 			    "frames applies to tcp backends only");
@@ -1828,8 +1888,11 @@ config_routes(struct config_ctx *ctx, yaml_node_t *node, const char *path,
 		snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
 		rp.rt = &cfg->routes[i];
 		rp.ref = &refs[i];
+		rp.rt->drain_timeout = CONFIG_DRAIN_TIMEOUT;
 		config_mapping(ctx, config_item(ctx, node, i), sub,
 		    config_route_keys, &rp);
+		refs[i].fingerprint = config_fingerprint(ctx,
+		    config_item(ctx, node, i), 0);
 		/* Keys come in any order: checked once the route is read. */
 		if (rp.rt->strip_prefix && rp.rt->path == NULL) {
 			strncat(sub, ".strip_prefix",
@@ -2112,6 +2175,17 @@ config_free(struct config *cfg)
 	free(cfg);
 }
 
+bool
+config_has_route(const struct config *cfg, uint64_t fingerprint)
+{
+	size_t	i;
+
+	for (i = 0; i < cfg->nroutes; i++)
+		if (cfg->routes[i].fingerprint == fingerprint)
+			return true;
+	return false;
+}
+
 /* Checks that need the whole file: references between sections. */
 static void
 config_check(struct config_ctx *ctx)
@@ -2164,6 +2238,8 @@ config_parse(const char *name, const char *text, size_t len, char **errors)
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.name = name;
 	ctx.doc = &doc;
+	ctx.text = text;
+	ctx.len = len;
 	if ((ctx.errs = open_memstream(&ctx.errbuf, &ctx.errlen)) == NULL) {
 		perror("open_memstream");
 		exit(1);

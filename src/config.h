@@ -151,6 +151,7 @@ struct backend_health_check {
 
 struct backend {
 	char			*name;
+	uint64_t		 fingerprint;	/* of its text in the file */
 	enum backend_type	 type;
 	struct backend_server	*servers;
 	size_t			 nservers;
@@ -178,6 +179,14 @@ struct backend {
 						   servers, backend.c */
 };
 
+/* What a reload does to the sessions of a route it changes or removes. */
+enum route_reload {
+	ROUTE_RELOAD_KEEP,	/* they go on with the old configuration */
+	ROUTE_RELOAD_DRAIN	/* close 1001 after drain_timeout */
+};
+
+#define CONFIG_DRAIN_TIMEOUT	(30 * 1000)	/* ms */
+
 struct route {
 	char			*host;		/* NULL: any host */
 	char			*path;		/* NULL: any path */
@@ -192,6 +201,9 @@ struct route {
 	size_t			 nsubprotocols;
 	struct backend		*be;
 	enum route_frames	 frames;
+	enum route_reload	 on_reload;
+	uint64_t		 drain_timeout;	/* ms */
+	uint64_t		 fingerprint;	/* its text and its backend's */
 };
 
 /* All durations in milliseconds, all sizes in bytes; 0 means "off". */
@@ -254,5 +266,12 @@ void		 config_unref(struct config *cfg);
 /* Looks up a backend by name; NULL when there is none. */
 struct backend	*config_find_backend(const struct config *cfg,
 		    const char *name);
+
+/*
+ * Whether cfg has a route with this fingerprint: the same text, with a
+ * backend of the same text (a reload keeps such a route's sessions).
+ */
+bool		 config_has_route(const struct config *cfg,
+		    uint64_t fingerprint);
 
 #endif

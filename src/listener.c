@@ -11,16 +11,19 @@
  * socket stays readable, so accepting again at once would spin: the
  * listener pauses for a second instead, as nginx does.
  *
- * A TLS listener's certificates live in a tls_server that the set owns
- * and a reload may replace (listener_reload_tls) while the workers
- * accept: each accept takes a reference to the current one under the
- * set's lock, so a connection keeps the server it started with.
+ * A set is one configuration generation's listeners.  A reload binds a
+ * new set against the running one: an address both have keeps its
+ * sockets, which the workers move over to the new generation without
+ * closing them (no connection is refused in between); new addresses are
+ * bound, and the sockets of removed ones are closed by their workers.
+ * Every set loads its own TLS servers, so a reload reads the
+ * certificates again; each accepted connection holds a reference to the
+ * server it started with.
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,10 +48,14 @@ struct listener_set {
 	int		*fds;		/* [addr * nworkers + worker], -1 once
 					   a worker took it */
 	char		(*names)[LISTENER_NAME_LEN];	/* per address */
-	struct tls_server **tls;	/* per address, NULL: plain; replaced
-					   by a reload, under tls_lock */
-	pthread_mutex_t	 tls_lock;
+	struct tls_server **tls;	/* per address, NULL: plain */
+	size_t		*kept;		/* per address: its index in the
+					   previous set, or LISTENER_NEW */
+	struct sockaddr_storage *addrs;	/* per address, as configured */
+	socklen_t	*addrlens;
 };
+
+#define LISTENER_NEW	SIZE_MAX
 
 struct listener_sock {
 	struct evconnlistener	*evl;
@@ -66,18 +73,17 @@ struct listener {
 	size_t			 nsocks;
 };
 
-static struct tls_server *listener_tls_current(struct listener_set *,
-		    size_t);
-
 static void
 listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
 	struct listener_sock	*ls = arg;
 
+	struct tls_server	*ts = ls->set->tls[ls->addr];
+
 	session_accept(evconnlistener_get_base(evl), ls->worker, fd, sa,
-	    (socklen_t)salen, ls->cfg, ls->cl, ls->cl->tls == NULL ? NULL :
-	    listener_tls_current(ls->set, ls->addr));
+	    (socklen_t)salen, ls->cfg, ls->cl, ts != NULL ?
+	    tls_server_ref(ts) : NULL);
 }
 
 static void
@@ -218,19 +224,7 @@ listener_tls_load(const struct config_tls *t, char *err, size_t errlen)
 	return ts;
 }
 
-/* A new reference to the current TLS server of TLS address i. */
-static struct tls_server *
-listener_tls_current(struct listener_set *set, size_t i)
-{
-	struct tls_server	*ts;
-
-	pthread_mutex_lock(&set->tls_lock);
-	ts = tls_server_ref(set->tls[i]);
-	pthread_mutex_unlock(&set->tls_lock);
-	return ts;
-}
-
-/* At startup: a listener's TLS server, or -1 after logging why not. */
+/* A listener's TLS server, or -1 after logging why not. */
 static int
 listener_tls(struct listener_set *set, const struct config_listen *cl,
     size_t i)
@@ -247,54 +241,64 @@ listener_tls(struct listener_set *set, const struct config_listen *cl,
 	return 0;
 }
 
-int
-listener_reload_tls(struct listener_set *set, const struct config *cfg)
+/* The index of the address in old bound exactly like cl, or LISTENER_NEW. */
+static size_t
+listener_find(const struct listener_set *old, const struct config_listen *cl)
 {
-	struct tls_server	*ts, *old;
-	char			 err[512];
-	size_t			 i;
-	int			 failed = 0;
+	size_t	i;
 
-	for (i = 0; i < set->naddrs; i++) {
-		if (cfg->listens[i].tls == NULL)
-			continue;
-		if ((ts = listener_tls_load(cfg->listens[i].tls, err,
-		    sizeof(err))) == NULL) {
-			log_warnx("listen on %s: tls: %s; the certificates "
-			    "loaded before stay in use", set->names[i], err);
-			failed++;
-			continue;
-		}
-		pthread_mutex_lock(&set->tls_lock);
-		old = set->tls[i];
-		set->tls[i] = ts;
-		pthread_mutex_unlock(&set->tls_lock);
-		tls_server_unref(old);
-		log_info("listen on %s: certificates reloaded", set->names[i]);
-	}
-	return failed == 0 ? 0 : -1;
+	for (i = 0; old != NULL && i < old->naddrs; i++)
+		if (old->addrlens[i] == cl->sslen &&
+		    memcmp(&old->addrs[i], &cl->ss, cl->sslen) == 0)
+			return i;
+	return LISTENER_NEW;
+}
+
+static struct listener_set *
+listener_set_new(size_t naddrs, unsigned nworkers)
+{
+	struct listener_set	*set;
+	size_t			 i;
+
+	if ((set = calloc(1, sizeof(*set))) == NULL ||
+	    (set->fds = calloc(naddrs * nworkers, sizeof(*set->fds))) ==
+	    NULL || (set->names = calloc(naddrs, sizeof(*set->names))) ==
+	    NULL || (set->tls = calloc(naddrs, sizeof(*set->tls))) == NULL ||
+	    (set->kept = calloc(naddrs, sizeof(*set->kept))) == NULL ||
+	    (set->addrs = calloc(naddrs, sizeof(*set->addrs))) == NULL ||
+	    (set->addrlens = calloc(naddrs, sizeof(*set->addrlens))) == NULL)
+		fatal("listener: calloc");
+	set->naddrs = naddrs;
+	set->nworkers = nworkers;
+	for (i = 0; i < naddrs * nworkers; i++)
+		set->fds[i] = -1;
+	return set;
 }
 
 struct listener_set *
-listener_bind(const struct config *cfg, unsigned nworkers)
+listener_bind(const struct config *cfg, unsigned nworkers,
+    const struct listener_set *old)
 {
 	struct listener_set	*set;
-	size_t			 i, n = cfg->nlistens * nworkers;
+	size_t			 i;
 
-	if ((set = calloc(1, sizeof(*set))) == NULL ||
-	    (set->fds = calloc(n, sizeof(*set->fds))) == NULL ||
-	    (set->names = calloc(cfg->nlistens, sizeof(*set->names))) ==
-	    NULL || (set->tls = calloc(cfg->nlistens, sizeof(*set->tls))) ==
-	    NULL)
-		fatal("listener: calloc");
-	set->naddrs = cfg->nlistens;
-	set->nworkers = nworkers;
-	pthread_mutex_init(&set->tls_lock, NULL);
-	for (i = 0; i < n; i++)
-		set->fds[i] = -1;
+	set = listener_set_new(cfg->nlistens, nworkers);
 	for (i = 0; i < cfg->nlistens; i++) {
-		if (listener_tls(set, &cfg->listens[i], i) == -1 ||
-		    listener_bind_addr(set, &cfg->listens[i], i) == -1) {
+		const struct config_listen	*cl = &cfg->listens[i];
+
+		set->addrs[i] = cl->ss;
+		set->addrlens[i] = cl->sslen;
+		set->kept[i] = listener_find(old, cl);
+		if (listener_tls(set, cl, i) == -1) {
+			listener_set_free(set);
+			return NULL;
+		}
+		if (set->kept[i] != LISTENER_NEW) {
+			memcpy(set->names[i], old->names[set->kept[i]],
+			    sizeof(set->names[i]));
+			continue;
+		}
+		if (listener_bind_addr(set, cl, i) == -1) {
 			listener_set_free(set);
 			return NULL;
 		}
@@ -314,16 +318,67 @@ listener_set_free(struct listener_set *set)
 			close(set->fds[i]);
 	for (i = 0; set->tls != NULL && i < set->naddrs; i++)
 		tls_server_unref(set->tls[i]);
-	pthread_mutex_destroy(&set->tls_lock);
 	free(set->tls);
+	free(set->kept);
+	free(set->addrs);
+	free(set->addrlens);
 	free(set->fds);
 	free(set->names);
 	free(set);
 }
 
+/* Points a listening socket at its generation (set, address i, cfg). */
+static void
+listener_sock_attach(struct listener_sock *ls, struct listener_set *set,
+    size_t i, struct config *cfg)
+{
+	ls->cfg = cfg;
+	ls->cl = &cfg->listens[i];
+	ls->set = set;
+	ls->addr = i;
+	ls->name = set->names[i];
+	evconnlistener_set_cb(ls->evl, listener_accept_cb, ls);
+	evconnlistener_set_error_cb(ls->evl, listener_error_cb);
+	/* The callback argument moved: a new back-off timer, and accepting
+	 * again now rather than after a back-off that is lost. */
+	if (ls->resume != NULL)
+		event_free(ls->resume);
+	if ((ls->resume = evtimer_new(evconnlistener_get_base(ls->evl),
+	    listener_resume_cb, ls)) == NULL)
+		fatal("listener: evtimer_new");
+	evconnlistener_enable(ls->evl);
+}
+
+/* Starts accepting on the worker's socket of new address i. */
+static void
+listener_sock_open(struct listener_sock *ls, struct listener_set *set,
+    size_t i, unsigned worker, struct event_base *base)
+{
+	int	*fd = &set->fds[i * set->nworkers + worker];
+
+	/* Backlog 0: listening already (-1 would listen again, 128). */
+	ls->evl = evconnlistener_new(base, listener_accept_cb, ls,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, *fd);
+	if (ls->evl == NULL)
+		fatal("listener: evconnlistener_new");
+	*fd = -1;		/* the listener's now */
+	ls->worker = worker;
+}
+
+static void
+listener_sock_close(struct listener_sock *ls)
+{
+	if (ls->evl != NULL)
+		evconnlistener_free(ls->evl);
+	if (ls->resume != NULL)
+		event_free(ls->resume);
+	ls->evl = NULL;
+	ls->resume = NULL;
+}
+
 struct listener *
 listener_start(struct listener_set *set, unsigned worker,
-    struct event_base *base, struct config *cfg)
+    struct event_base *base, struct config *cfg, struct listener *old)
 {
 	struct listener	*l;
 	size_t		 i;
@@ -333,26 +388,19 @@ listener_start(struct listener_set *set, unsigned worker,
 		fatal("listener: calloc");
 	for (i = 0; i < set->naddrs; i++) {
 		struct listener_sock	*ls = &l->socks[i];
-		int			*fd = &set->fds[i * set->nworkers +
-					    worker];
 
-		ls->cfg = cfg;
-		ls->cl = &cfg->listens[i];
-		ls->set = set;
-		ls->addr = i;
-		ls->name = set->names[i];
-		ls->worker = worker;
-		/* Backlog 0: listening already (-1 would listen again, 128). */
-		ls->evl = evconnlistener_new(base, listener_accept_cb, ls,
-		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, *fd);
-		if (ls->evl == NULL ||
-		    (ls->resume = evtimer_new(base, listener_resume_cb,
-		    ls)) == NULL)
-			fatal("listener: evconnlistener_new");
-		*fd = -1;		/* the listener's now */
+		if (set->kept[i] != LISTENER_NEW && old != NULL &&
+		    set->kept[i] < old->nsocks) {
+			/* Moved over open: no connection waits meanwhile. */
+			*ls = old->socks[set->kept[i]];
+			old->socks[set->kept[i]].evl = NULL;
+			old->socks[set->kept[i]].resume = NULL;
+		} else
+			listener_sock_open(ls, set, i, worker, base);
+		listener_sock_attach(ls, set, i, cfg);
 		l->nsocks++;
-		evconnlistener_set_error_cb(ls->evl, listener_error_cb);
 	}
+	listener_free(old);	/* the addresses the new generation dropped */
 	return l;
 }
 
@@ -363,11 +411,8 @@ listener_free(struct listener *l)
 
 	if (l == NULL)
 		return;
-	for (i = 0; i < l->nsocks; i++) {
-		evconnlistener_free(l->socks[i].evl);
-		if (l->socks[i].resume != NULL)
-			event_free(l->socks[i].resume);
-	}
+	for (i = 0; i < l->nsocks; i++)
+		listener_sock_close(&l->socks[i]);
 	free(l->socks);
 	free(l);
 }

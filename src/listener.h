@@ -1,7 +1,7 @@
 /*
- * listener — the listening sockets: bound once at startup by the main
- * thread (one per listen address and worker, SO_REUSEPORT), then each
- * worker accepts on its own and hands connections to new sessions,
+ * listener — the listening sockets: bound by the main thread at startup
+ * and by reloads (one per listen address and worker, SO_REUSEPORT), then
+ * each worker accepts on its own and hands connections to new sessions,
  * backing off when out of file descriptors.
  */
 #ifndef WSGATE_LISTENER_H
@@ -16,33 +16,30 @@ struct listener;
 
 /*
  * Binds every listen address of cfg nworkers times and logs each
- * address; loads the certificates of its TLS listeners.  The set must
- * outlive the workers' listeners (their TLS contexts live in it).
- * Returns the set, or NULL after logging which address failed
- * (startup aborts then).  A port another process holds is refused even
- * if it too set SO_REUSEPORT: the first socket of an address is bound
- * without it.
+ * address; loads the certificates of its TLS listeners.  With old (the
+ * running generation's set, on a reload), an address old has too is not
+ * bound again: its sockets stay with the workers, which move them over
+ * in listener_start().  The set must outlive the workers' listeners made
+ * from it (their TLS servers live in it).  Returns the set, or NULL after
+ * logging which address or certificate failed.  A port another process
+ * holds is refused even if it too set SO_REUSEPORT: the first socket of
+ * an address is bound without it.
  */
 struct listener_set *listener_bind(const struct config *cfg,
-		    unsigned nworkers);
+		    unsigned nworkers, const struct listener_set *old);
 
 /*
- * Worker number worker starts accepting its sockets of set on base,
- * sessions getting cfg.  The listener owns those sockets from then on.
+ * Worker number worker accepts its sockets of set on base, sessions
+ * getting cfg (the generation set was bound for).  old, the worker's
+ * listener of the previous generation or NULL, is consumed: the sockets
+ * of the addresses set kept are moved over without being closed, the
+ * others are closed.  The listener owns its sockets from then on.
  */
 struct listener	*listener_start(struct listener_set *set, unsigned worker,
-		    struct event_base *base, struct config *cfg);
+		    struct event_base *base, struct config *cfg,
+		    struct listener *old);
 
-/*
- * Reads the certificates of every TLS listener of cfg (the generation
- * set was bound for) again; new connections use them, established ones
- * keep theirs.  A listener whose files fail to load keeps its previous
- * certificates, and the error is logged.  0, or -1 if any failed.
- */
-int		 listener_reload_tls(struct listener_set *set,
-		    const struct config *cfg);
-
-/* Closes the sockets no worker took; frees the set and its TLS contexts. */
+/* Closes the sockets no worker took; frees the set and its TLS servers. */
 void		 listener_set_free(struct listener_set *set);
 
 /* Stops accepting and closes the worker's sockets. */

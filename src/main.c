@@ -9,10 +9,13 @@
  * waits for the close handshakes (bounded); the process exits 0 when all
  * workers are done.  A second signal stops them at once.
  *
- * SIGHUP re-reads the certificates of the TLS listeners: all of them are
- * checked first (as at startup), and a failure keeps every listener on
- * the certificates it has.  The rest of the configuration is read at
- * startup only, for now.
+ * SIGHUP reloads the configuration file: parsed and checked as at
+ * startup (certificates and keys included); an invalid file changes
+ * nothing and every error is logged.  A valid one becomes a new
+ * generation: listeners that remain are kept open and moved over, new
+ * ones are bound, removed ones closed; new connections get the new
+ * generation, while every running session keeps the one it started with
+ * (reference counted) unless its route asks to be drained.
  *
  * Under systemd (Type=notify) the main thread reports READY=1 once every
  * listener is bound and the workers run, RELOADING=1 and READY=1 around
@@ -49,6 +52,13 @@
 #define MAIN_STATUS_INTERVAL	5
 
 static struct event_base	*main_base;
+static const char		*main_path;	/* the configuration file */
+static struct config		*main_cfg;	/* the current generation */
+static unsigned			 main_generation = 1;
+static struct evdns_base	*main_dns;
+static struct listener_set	*main_old_listeners; /* until reloaded */
+static unsigned			 main_reloading;	/* workers to answer */
+static bool			 main_reload_again;	/* SIGHUP meanwhile */
 static struct worker		**main_workers;
 static struct listener_set	*main_listeners;
 static unsigned			 main_nworkers;
@@ -186,34 +196,148 @@ main_stop_cb(evutil_socket_t sig, short what, void *arg)
 }
 
 /*
- * SIGHUP: new certificates for new connections, all or none; sessions
- * keep the certificates they started with.
+ * The TLS client contexts of the backends with tls: their files load,
+ * for -t and at every start.  verify: false is warned of each time: it
+ * turns the servers' authentication off.
  */
+static int
+main_backend_tls(struct config *cfg, const struct main_say *say)
+{
+	struct backend	*be;
+	char		 err[512];
+	size_t		 i;
+	int		 rc = 0;
+
+	for (i = 0; i < cfg->nbackends; i++) {
+		be = &cfg->backends[i];
+		if (be->tls == NULL)
+			continue;
+		if (backend_tls_init(be, err, sizeof(err)) == -1) {
+			say->error("backend %s: tls: %s", be->name, err);
+			rc = -1;
+		} else if (!be->tls->verify)
+			log_warnx("backend %s: tls verify is off: the "
+			    "certificates of its servers are not checked, "
+			    "anyone on the path can pose as them", be->name);
+	}
+	return rc;
+}
+
+/* Logs each line of a configuration's error text at warn. */
+static void
+main_log_errors(char *errors)
+{
+	char	*line, *save = NULL;
+
+	for (line = strtok_r(errors, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save))
+		log_warnx("%s", line);
+}
+
+static void
+main_reload_failed(const char *why)
+{
+	log_warnx("reload failed: %s; generation %u stays in use", why,
+	    main_generation);
+	notify_ready_status("reload failed (%s), generation %u stays in use; "
+	    "see the log", why, main_generation);
+}
+
+/* What a reload cannot change in a running process, said once. */
+static void
+main_reload_fixed(const struct config *cfg)
+{
+	if (worker_count(cfg) != main_nworkers)
+		log_warnx("reload: workers stays %u until a restart",
+		    main_nworkers);
+	if ((cfg->user == NULL) != (main_cfg->user == NULL) ||
+	    (cfg->user != NULL && (cfg->uid != main_cfg->uid ||
+	    cfg->gid != main_cfg->gid)))
+		log_warnx("reload: user and group take effect at a restart");
+}
+
+/* The configuration file again, as a new generation; see the top. */
+static void
+main_reload(void)
+{
+	struct config		*cfg;
+	struct listener_set	*set;
+	char			*errors;
+	unsigned		 i;
+
+	if (main_reloading > 0) {
+		main_reload_again = true;	/* after this one */
+		return;
+	}
+	log_info("SIGHUP: reloading %s", main_path);
+	notify_reloading();
+	if ((cfg = config_load(main_path, &errors)) == NULL) {
+		main_log_errors(errors);
+		free(errors);
+		main_reload_failed("the configuration is invalid");
+		return;
+	}
+	if ((main_check_certificates(cfg, &main_say_log) |
+	    main_backend_tls(cfg, &main_say_log)) == -1) {
+		config_unref(cfg);
+		main_reload_failed("certificates or keys cannot be used");
+		return;
+	}
+	main_reload_fixed(cfg);
+	if ((set = listener_bind(cfg, main_nworkers, main_listeners)) ==
+	    NULL) {
+		config_unref(cfg);
+		main_reload_failed("cannot listen");
+		return;
+	}
+	if (backend_runtime_start(cfg, main_base, main_dns) == -1) {
+		listener_set_free(set);
+		config_unref(cfg);
+		main_reload_failed("cannot start health checks");
+		return;
+	}
+	backend_runtime_stop(main_cfg);
+	config_unref(main_cfg);
+	main_cfg = cfg;
+	log_set_level(cfg->log_level);
+	log_set_format(cfg->log_format);
+	main_generation++;
+	main_old_listeners = main_listeners;
+	main_listeners = set;
+	main_reloading = main_nworkers;
+	for (i = 0; i < main_nworkers; i++)
+		worker_reload_to(main_workers[i], set, cfg);
+}
+
+/* A worker took the new generation; the last one completes the reload. */
+static void
+main_worker_reloaded(unsigned id, void *arg)
+{
+	(void)arg;
+	log_debug("worker %u reloaded", id);
+	if (--main_reloading > 0)
+		return;
+	listener_set_free(main_old_listeners);	/* every socket moved */
+	main_old_listeners = NULL;
+	log_info("reloaded %s: generation %u (%zu routes)", main_path,
+	    main_generation, main_cfg->nroutes);
+	notify_ready_status("configuration generation %u in use",
+	    main_generation);
+	if (main_reload_again && !main_stopping) {
+		main_reload_again = false;
+		main_reload();
+	}
+}
+
 static void
 main_hup_cb(evutil_socket_t sig, short what, void *arg)
 {
-	const struct config	*cfg = arg;
-
 	(void)sig;
 	(void)what;
+	(void)arg;
 	if (main_stopping || main_listeners == NULL)
 		return;
-	log_info("SIGHUP: reloading certificates");
-	notify_reloading();
-	if (main_check_certificates(cfg, &main_say_log) == -1) {
-		log_warnx("SIGHUP: certificates not reloaded, the previous ones "
-		    "stay in use");
-		notify_ready("reload failed: certificates not reloaded, see "
-		    "the log");
-		return;
-	}
-	if (listener_reload_tls(main_listeners, cfg) == -1) {
-		log_warnx("SIGHUP: some certificates not reloaded");
-		notify_ready("reload failed: some certificates not reloaded, "
-		    "see the log");
-		return;
-	}
-	notify_ready("certificates reloaded");
+	main_reload();
 }
 
 /* STATUS= for "systemctl status", when the counts have changed. */
@@ -247,7 +371,7 @@ main_start_workers(struct config *cfg)
 	struct listener_set	*set;
 	unsigned		 i, n = worker_count(cfg);
 
-	if ((set = listener_bind(cfg, n)) == NULL)
+	if ((set = listener_bind(cfg, n, NULL)) == NULL)
 		fatalx("cannot listen, exiting");
 	if (privdrop(cfg) == -1)
 		fatalx("exiting");
@@ -255,13 +379,13 @@ main_start_workers(struct config *cfg)
 		fatal("calloc");
 	for (i = 0; i < n; i++) {
 		main_workers[i] = worker_start(i, set, cfg, main_base,
-		    main_worker_done, NULL);
+		    main_worker_done, main_worker_reloaded, NULL);
 		if (main_workers[i] == NULL)
 			fatalx("cannot start worker %u, exiting", i);
 		main_nworkers++;
 		main_running++;
 	}
-	main_listeners = set;	/* its TLS contexts serve until the end */
+	main_listeners = set;
 }
 
 static void
@@ -273,34 +397,7 @@ main_free_workers(void)
 		worker_free(main_workers[i]);
 	free(main_workers);
 	listener_set_free(main_listeners);
-}
-
-/*
- * The TLS client contexts of the backends with tls: their files load,
- * for -t and at every start.  verify: false is warned of each time: it
- * turns the servers' authentication off.
- */
-static int
-main_backend_tls(struct config *cfg)
-{
-	struct backend	*be;
-	char		 err[512];
-	size_t		 i;
-	int		 rc = 0;
-
-	for (i = 0; i < cfg->nbackends; i++) {
-		be = &cfg->backends[i];
-		if (be->tls == NULL)
-			continue;
-		if (backend_tls_init(be, err, sizeof(err)) == -1) {
-			fprintf(stderr, "backend %s: tls: %s\n", be->name, err);
-			rc = -1;
-		} else if (!be->tls->verify)
-			log_warnx("backend %s: tls verify is off: the "
-			    "certificates of its servers are not checked, "
-			    "anyone on the path can pose as them", be->name);
-	}
-	return rc;
+	listener_set_free(main_old_listeners);
 }
 
 int
@@ -308,7 +405,6 @@ main(int argc, char *argv[])
 {
 	const char	*path = MAIN_DEFAULT_CONFIG;
 	struct config	*cfg;
-	struct evdns_base *dns;
 	struct event	*ev_term, *ev_int, *ev_hup, *ev_status = NULL;
 	struct timeval	 status_tv = { MAIN_STATUS_INTERVAL, 0 };
 	char		*errors;
@@ -346,12 +442,14 @@ main(int argc, char *argv[])
 			fprintf(stderr, "%s: configuration is invalid\n", path);
 		return 1;
 	}
+	main_path = path;
+	main_cfg = cfg;
 	log_init();
 	log_set_level(cfg->log_level);
 	log_set_format(cfg->log_format);
 	/* Both, so that every file in error is reported at once. */
 	if ((main_check_certificates(cfg, &main_say_stderr) |
-	    main_backend_tls(cfg)) == -1) {
+	    main_backend_tls(cfg, &main_say_stderr)) == -1) {
 		fprintf(stderr, "%s: configuration is invalid\n", path);
 		config_unref(cfg);
 		return 1;
@@ -367,15 +465,15 @@ main(int argc, char *argv[])
 	if ((main_base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
 	/* For re-resolving backend server names; /etc/resolv.conf. */
-	if ((dns = evdns_base_new(main_base,
+	if ((main_dns = evdns_base_new(main_base,
 	    EVDNS_BASE_INITIALIZE_NAMESERVERS)) == NULL)
 		log_warnx("evdns: no name servers, backend names will not be "
 		    "re-resolved");
-	if (backend_runtime_start(cfg, main_base, dns) == -1)
+	if (backend_runtime_start(cfg, main_base, main_dns) == -1)
 		fatalx("cannot start backend health checks");
 	ev_term = evsignal_new(main_base, SIGTERM, main_stop_cb, NULL);
 	ev_int = evsignal_new(main_base, SIGINT, main_stop_cb, NULL);
-	ev_hup = evsignal_new(main_base, SIGHUP, main_hup_cb, cfg);
+	ev_hup = evsignal_new(main_base, SIGHUP, main_hup_cb, NULL);
 	if (ev_term == NULL || ev_int == NULL || ev_hup == NULL ||
 	    evsignal_add(ev_term, NULL) == -1 ||
 	    evsignal_add(ev_int, NULL) == -1 ||
@@ -394,15 +492,15 @@ main(int argc, char *argv[])
 	event_base_dispatch(main_base);
 
 	main_free_workers();
-	backend_runtime_stop(cfg);
-	if (dns != NULL)
-		evdns_base_free(dns, 1);
+	backend_runtime_stop(main_cfg);
+	if (main_dns != NULL)
+		evdns_base_free(main_dns, 1);
 	event_free(ev_term);
 	event_free(ev_int);
 	event_free(ev_hup);
 	if (ev_status != NULL)
 		event_free(ev_status);
 	event_base_free(main_base);
-	config_unref(cfg);
+	config_unref(main_cfg);
 	return 0;
 }

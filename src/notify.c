@@ -100,6 +100,22 @@ notify_ready(const char *status)
 }
 
 void
+notify_ready_status(const char *fmt, ...)
+{
+	char	msg[NOTIFY_MAX];
+	va_list	ap;
+	int	n;
+
+	if (notify_fd == -1)
+		return;
+	n = snprintf(msg, sizeof(msg), "READY=1\n");
+	va_start(ap, fmt);
+	notify_status_line(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
+	va_end(ap);
+	notify_send(msg);
+}
+
+void
 notify_reloading(void)
 {
 	struct timespec	ts;

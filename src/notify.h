@@ -25,6 +25,10 @@ bool	notify_active(void);
 /* Listeners bound, workers started: "READY=1" with a STATUS= line. */
 void	notify_ready(const char *status);
 
+/* The same with a formatted status (after a reload). */
+void	notify_ready_status(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+
 /* A reload begins: "RELOADING=1" and "MONOTONIC_USEC=" now. */
 void	notify_reloading(void);
 

@@ -548,6 +548,8 @@ session_free(struct session *s)
 	session_endpoint_free(&s->backend);
 	event_free(s->timer);
 	event_free(s->ping_timer);
+	if (s->drain_timer != NULL)
+		event_free(s->drain_timer);
 	event_free(s->free_ev);
 	TAILQ_REMOVE(&session_list, s, entry);
 	session_live--;
@@ -590,6 +592,8 @@ session_close(struct session *s, const char *reason)
 		conn_stop(s->backend.conn);
 	evtimer_del(s->timer);
 	evtimer_del(s->ping_timer);
+	if (s->drain_timer != NULL)
+		evtimer_del(s->drain_timer);
 	event_active(s->free_ev, EV_TIMEOUT, 0);
 }
 
@@ -745,6 +749,61 @@ session_totals(size_t *open, uint64_t *accepted)
 	*open = atomic_load_explicit(&session_open_all, memory_order_relaxed);
 	*accepted = atomic_load_explicit(&session_next_id,
 	    memory_order_relaxed) - 1;
+}
+
+/* on_reload: drain, and drain_timeout has passed: 1001 as at shutdown. */
+static void
+session_drain_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct session	*s = arg;
+
+	(void)fd;
+	(void)what;
+	switch (s->state) {
+	case SESSION_RELAYING:
+		session_close_peers(s, WS_CLOSE_GOING_AWAY, WS_CLOSE_GOING_AWAY,
+		    "wsgate", "route changed by a reload");
+		break;
+	case SESSION_CLOSING:
+	case SESSION_LINGERING:
+		break;
+	default:
+		session_close(s, "route changed by a reload");
+		break;
+	}
+}
+
+/* Whether a reload to cfg drains s: its route is gone or changed. */
+static bool
+session_drained_by(const struct session *s, const struct config *cfg)
+{
+	return s->cfg != cfg && s->rt != NULL && s->drain_timer == NULL &&
+	    s->rt->on_reload == ROUTE_RELOAD_DRAIN && !s->closed &&
+	    !config_has_route(cfg, s->rt->fingerprint);
+}
+
+void
+session_reload(const struct config *cfg)
+{
+	struct session	*s;
+
+	if (session_list.tqh_last == NULL)	/* no session ever */
+		return;
+	TAILQ_FOREACH(s, &session_list, entry) {
+		if (!session_drained_by(s, cfg))
+			continue;
+		if ((s->drain_timer = evtimer_new(s->base, session_drain_timer_cb,
+		    s)) == NULL) {
+			log_warnx("session %llu: out of memory",
+			    (unsigned long long)s->id);
+			continue;
+		}
+		log_info("session %llu: %s: route %s changed by a reload, "
+		    "closing in %llums", (unsigned long long)s->id, s->peer,
+		    s->rt->path != NULL ? s->rt->path : "-",
+		    (unsigned long long)s->rt->drain_timeout);
+		session_arm(s->drain_timer, s->rt->drain_timeout);
+	}
 }
 
 void

@@ -41,4 +41,12 @@ void	session_totals(size_t *open, uint64_t *accepted);
  */
 void	session_shutdown_all(void (*done)(void));
 
+/*
+ * The calling worker now gives new sessions cfg.  Its sessions keep the
+ * configuration they started with; those whose route has on_reload:
+ * drain and is not in cfg unchanged are closed 1001 after the route's
+ * drain_timeout.
+ */
+void	session_reload(const struct config *cfg);
+
 #endif

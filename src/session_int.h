@@ -121,6 +121,8 @@ struct session {
 
 	struct event		*timer;		/* the phase's timeout */
 	struct event		*ping_timer;	/* keepalive */
+	struct event		*drain_timer;	/* a reload drains it; NULL:
+						   not asked to */
 	struct event		*free_ev;	/* deferred session_free */
 	bool			 awaiting_pong;
 	uint8_t			 ping_token[8];	/* our ping's payload */

@@ -5,7 +5,10 @@
  * The bases are not shared, so libevent runs without locks
  * (evthread_use_pthreads is never called): the main thread reaches a
  * worker only through the worker's command pipe, one byte per command,
- * and the worker answers through its done pipe once its loop has ended.
+ * and the worker answers through its done pipe: a byte when a reload is
+ * applied, another once its loop has ended.  A reload's new generation
+ * travels in the worker struct, written by main before the command byte
+ * and read by the worker after it (the pipe orders the two).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +24,10 @@
 
 #define WORKER_CMD_SHUTDOWN	'S'	/* graceful: close 1001, wait */
 #define WORKER_CMD_STOP		'Q'	/* at once */
+#define WORKER_CMD_RELOAD	'R'	/* take next_set and next_cfg */
+
+#define WORKER_DONE_RELOADED	'r'
+#define WORKER_DONE_FINISHED	'd'
 
 struct worker {
 	unsigned		 id;
@@ -29,6 +36,8 @@ struct worker {
 	struct event_base	*base;
 	struct listener		*listener;
 	struct config		*cfg;
+	struct listener_set	*next_set;	/* a reload's, from main */
+	struct config		*next_cfg;	/* with a reference for us */
 	int			 cmd[2];	/* main -> worker */
 	int			 done[2];	/* worker -> main */
 	struct event		*cmd_ev;	/* on base */
@@ -36,6 +45,7 @@ struct worker {
 	struct event		*done_ev;	/* on the main base */
 	bool			 stopping;
 	void			(*done_cb)(unsigned, void *);
+	void			(*reloaded_cb)(unsigned, void *);
 	void			*done_arg;
 };
 
@@ -92,6 +102,34 @@ worker_begin_shutdown(struct worker *w)
 }
 
 static void
+worker_answer(struct worker *w, char c)
+{
+	if (write(w->done[1], &c, 1) != 1)
+		log_warn("worker %u: cannot answer the main thread", w->id);
+}
+
+/*
+ * A new generation: listeners moved over or opened, new sessions get
+ * the new configuration; the sessions running keep theirs, and those of
+ * routes the reload changed may be drained (session_reload).
+ */
+static void
+worker_reload(struct worker *w)
+{
+	struct config	*old = w->cfg;
+
+	w->cfg = w->next_cfg;
+	w->next_cfg = NULL;
+	if (!w->stopping)
+		w->listener = listener_start(w->next_set, w->id, w->base,
+		    w->cfg, w->listener);
+	w->next_set = NULL;
+	config_unref(old);
+	session_reload(w->cfg);
+	worker_answer(w, WORKER_DONE_RELOADED);
+}
+
+static void
 worker_cmd_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker	*w = arg;
@@ -103,6 +141,8 @@ worker_cmd_cb(evutil_socket_t fd, short what, void *arg)
 			worker_begin_shutdown(w);
 		else if (cmd == WORKER_CMD_STOP)
 			event_base_loopbreak(w->base);
+		else if (cmd == WORKER_CMD_RELOAD)
+			worker_reload(w);
 	}
 }
 
@@ -115,8 +155,7 @@ worker_main(void *arg)
 	event_base_dispatch(w->base);
 	listener_free(w->listener);
 	w->listener = NULL;
-	if (write(w->done[1], "d", 1) != 1)
-		log_warn("worker %u: cannot report its end", w->id);
+	worker_answer(w, WORKER_DONE_FINISHED);
 	return NULL;
 }
 
@@ -128,10 +167,15 @@ worker_done_cb(evutil_socket_t fd, short what, void *arg)
 	char		 c;
 
 	(void)what;
-	if (read(fd, &c, 1) != 1)
+	while (read(fd, &c, 1) == 1) {
+		if (c == WORKER_DONE_RELOADED) {
+			w->reloaded_cb(w->id, w->done_arg);
+			continue;
+		}
+		event_del(w->done_ev);
+		w->done_cb(w->id, w->done_arg);
 		return;
-	event_del(w->done_ev);
-	w->done_cb(w->id, w->done_arg);
+	}
 }
 
 static void
@@ -151,6 +195,15 @@ void
 worker_stop(struct worker *w)
 {
 	worker_send(w, WORKER_CMD_STOP);
+}
+
+void
+worker_reload_to(struct worker *w, struct listener_set *set,
+    struct config *cfg)
+{
+	w->next_set = set;
+	w->next_cfg = config_ref(cfg);
+	worker_send(w, WORKER_CMD_RELOAD);
 }
 
 static int
@@ -195,7 +248,8 @@ worker_spawn(struct worker *w)
 
 struct worker *
 worker_start(unsigned id, struct listener_set *set, struct config *cfg,
-    struct event_base *main_base, void (*done)(unsigned, void *), void *arg)
+    struct event_base *main_base, void (*done)(unsigned, void *),
+    void (*reloaded)(unsigned, void *), void *arg)
 {
 	struct worker	*w;
 
@@ -206,6 +260,7 @@ worker_start(unsigned id, struct listener_set *set, struct config *cfg,
 	w->id = id;
 	w->cfg = config_ref(cfg);
 	w->done_cb = done;
+	w->reloaded_cb = reloaded;
 	w->done_arg = arg;
 	w->cmd[0] = w->cmd[1] = w->done[0] = w->done[1] = -1;
 	if ((w->base = event_base_new()) == NULL ||
@@ -214,7 +269,7 @@ worker_start(unsigned id, struct listener_set *set, struct config *cfg,
 		worker_free(w);
 		return NULL;
 	}
-	w->listener = listener_start(set, id, w->base, cfg);
+	w->listener = listener_start(set, id, w->base, cfg, NULL);
 	if (worker_spawn(w) == -1) {
 		log_warn("worker %u: pthread_create", id);
 		worker_free(w);
@@ -248,5 +303,6 @@ worker_free(struct worker *w)
 	if (w->base != NULL)
 		event_base_free(w->base);
 	config_unref(w->cfg);
+	config_unref(w->next_cfg);	/* a reload it never read */
 	free(w);
 }

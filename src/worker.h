@@ -24,11 +24,21 @@ unsigned	 worker_count(const struct config *cfg);
 /*
  * Starts worker number id on its sockets of set.  When it has finished
  * (shut down, or stopped) it calls done(id, arg) on main_base, from the
- * main thread.  NULL after logging on failure.
+ * main thread, and after each reload reloaded(id, arg).  NULL after
+ * logging on failure.
  */
 struct worker	*worker_start(unsigned id, struct listener_set *set,
 		    struct config *cfg, struct event_base *main_base,
-		    void (*done)(unsigned, void *), void *arg);
+		    void (*done)(unsigned, void *),
+		    void (*reloaded)(unsigned, void *), void *arg);
+
+/*
+ * Reload: the worker moves its listeners to set (see listener_start)
+ * and gives new sessions cfg; it calls reloaded() once done, after which
+ * the previous set may be freed.  One reload at a time.
+ */
+void		 worker_reload_to(struct worker *w, struct listener_set *set,
+		    struct config *cfg);
 
 /*
  * Graceful shutdown: stop accepting, close 1001 to every client, wait

@@ -81,7 +81,8 @@ def check_lifecycle(ns):
           "MONOTONIC_USEC %d not between %.0f and %.0f (CLOCK_MONOTONIC)"
           % (usec, before * 1e6, after * 1e6))
     ready = ns.wait_for("READY")
-    check(ready["READY"] == "1" and "reloaded" in ready.get("STATUS", ""),
+    check(ready["READY"] == "1" and
+          "generation 2 in use" in ready.get("STATUS", ""),
           "after the reload %r" % ready)
     gw.signal(signal.SIGTERM)
     stopping = ns.wait_for("STOPPING")

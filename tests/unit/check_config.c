@@ -386,6 +386,42 @@ START_TEST(test_config_workers)
 }
 END_TEST
 
+/* Reload: what a route does, and which routes a new file keeps. */
+START_TEST(test_config_on_reload)
+{
+	struct config	*a, *b;
+	const char	*base = CFG_LISTEN "backends:\n"
+	    "  t: { type: tcp, servers: [\"127.0.0.1:1\"] }\n"
+	    "routes:\n"
+	    "  - match: { path: /a }\n    backend: echo\n"
+	    "  - match: { path: /b }\n    backend: t\n"
+	    "    on_reload: drain\n    drain_timeout: 2s\n";
+	const char	*changed = CFG_LISTEN "backends:\n"
+	    "  t: { type: tcp, servers: [\"127.0.0.1:2\"] }\n"
+	    "routes:\n"
+	    "  - match: { path: /b }\n    backend: t\n"
+	    "    on_reload: drain\n    drain_timeout: 2s\n"
+	    "  - match: { path: /a }\n    backend: echo\n";
+
+	a = config_test_valid(base);
+	ck_assert_int_eq(a->routes[0].on_reload, ROUTE_RELOAD_KEEP);
+	ck_assert_uint_eq(a->routes[0].drain_timeout, CONFIG_DRAIN_TIMEOUT);
+	ck_assert_int_eq(a->routes[1].on_reload, ROUTE_RELOAD_DRAIN);
+	ck_assert_uint_eq(a->routes[1].drain_timeout, 2000);
+	/* The same text: every route kept, wherever it is in the list. */
+	b = config_test_valid(base);
+	ck_assert(config_has_route(b, a->routes[0].fingerprint));
+	ck_assert(config_has_route(b, a->routes[1].fingerprint));
+	config_unref(b);
+	/* /a moved but unchanged; /b's backend changed: /b is not kept. */
+	b = config_test_valid(changed);
+	ck_assert(config_has_route(b, a->routes[0].fingerprint));
+	ck_assert(!config_has_route(b, a->routes[1].fingerprint));
+	config_unref(b);
+	config_unref(a);
+}
+END_TEST
+
 START_TEST(test_config_log)
 {
 	struct config	*cfg;
@@ -1113,6 +1149,15 @@ static const struct config_error_vector config_error_vectors[] = {
 	  CFG_LISTEN CFG_ROUTES "log: { level: info, colour: true }\n",
 	  NAME ":6:21: log.colour: unknown key (expected one of: level, "
 	  "format, access, query)\n" },
+	{ "on_reload value",
+	  CFG_LISTEN "routes:\n  - match: { path: /a }\n    backend: echo\n"
+	  "    on_reload: close\n",
+	  NAME ":6:16: routes[0].on_reload: \"close\" must be keep or "
+	  "drain\n" },
+	{ "drain_timeout bound",
+	  CFG_LISTEN "routes:\n  - match: { path: /a }\n    backend: echo\n"
+	  "    drain_timeout: 25h\n",
+	  NAME ":6:20: routes[0].drain_timeout: must be between 0 and 24h\n" },
 	{ "log format",
 	  CFG_LISTEN CFG_ROUTES "log: { format: xml }\n",
 	  NAME ":6:16: log.format: \"xml\" must be text or json\n" },
@@ -1136,7 +1181,8 @@ static const struct config_error_vector config_error_vectors[] = {
 	  CFG_LISTEN "routes:\n  - match: { path: / }\n    backend: echo\n"
 	  "    timeout: 5s\n",
 	  NAME ":6:5: routes[0].timeout: unknown key (expected one of: "
-	  "match, origins, backend, subprotocols, frames, strip_prefix)\n" },
+	  "match, origins, backend, subprotocols, frames, strip_prefix, "
+	  "on_reload, drain_timeout)\n" },
 	{ "unknown key in a match",
 	  CFG_LISTEN "routes:\n  - match: { path: /, port: 80 }\n"
 	  "    backend: echo\n",
@@ -2888,6 +2934,7 @@ check_suite(void)
 	tcase_add_test(tc, test_config_listen_port_zero);
 	tcase_add_test(tc, test_config_user_group);
 	tcase_add_test(tc, test_config_log);
+	tcase_add_test(tc, test_config_on_reload);
 	tcase_add_loop_test(tc, test_config_workers, 0,
 	    CONFIG_NELEM(config_workers_vectors));
 	tcase_add_loop_test(tc, test_config_log_level, 0,
