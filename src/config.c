@@ -1008,6 +1008,9 @@ static const struct config_key config_limit_keys[] = {
 	{ "close_timeout", NULL, false, { CONFIG_DURATION,
 	    LIMIT(close_timeout), 5 * SEC, 100, 60 * SEC, false,
 	    "between 100ms and 1m" } },
+	{ "shutdown_timeout", NULL, false, { CONFIG_DURATION,
+	    LIMIT(shutdown_timeout), 10 * SEC, 100, 3600 * SEC, false,
+	    "between 100ms and 1h" } },
 	{ NULL, NULL, false, { 0 } }
 };
 

@@ -217,6 +217,7 @@ struct config_limits {
 	uint64_t	pong_timeout;
 	uint64_t	idle_timeout;
 	uint64_t	close_timeout;
+	uint64_t	shutdown_timeout;	/* SIGTERM to exit, at most */
 };
 
 struct config {

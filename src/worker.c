@@ -87,7 +87,7 @@ worker_deadline_cb(evutil_socket_t fd, short what, void *arg)
 static void
 worker_begin_shutdown(struct worker *w)
 {
-	uint64_t	ms = w->cfg->limits.close_timeout + 1000;
+	uint64_t	ms = w->cfg->limits.shutdown_timeout;
 	struct timeval	tv;
 
 	if (w->stopping)

@@ -511,6 +511,7 @@ static const struct config_bound_vector config_bound_vectors[] = {
 	{ "handshake_timeout: 100ms", LIMIT(handshake_timeout), 100 },
 	{ "handshake_timeout: 10m", LIMIT(handshake_timeout), 600 * SEC },
 	{ "tls_handshake_timeout: 100ms", LIMIT(tls_handshake_timeout), 100 },
+	{ "shutdown_timeout: 1h", LIMIT(shutdown_timeout), 3600 * SEC },
 	{ "tls_handshake_timeout: 10m", LIMIT(tls_handshake_timeout),
 	  600 * SEC },
 	{ "max_request_head: 1KiB", LIMIT(max_request_head), 1 * KiB },
@@ -1169,7 +1170,7 @@ static const struct config_error_vector config_error_vectors[] = {
 	  NAME ":7:3: limits.max_connections: unknown key (expected one of: "
 	  "handshake_timeout, tls_handshake_timeout, max_request_head, "
 	  "max_message, buffer_high_watermark, ping_interval, pong_timeout, "
-	  "idle_timeout, close_timeout)\n" },
+	  "idle_timeout, close_timeout, shutdown_timeout)\n" },
 	{ "unknown key in a backend",
 	  CFG_LISTEN CFG_ROUTES "backends:\n  b:\n    type: tcp\n"
 	  "    servers: [\"127.0.0.1:1\"]\n    weight: 2\n",
