@@ -751,6 +751,21 @@ session_totals(size_t *open, uint64_t *accepted)
 	    memory_order_relaxed) - 1;
 }
 
+void
+session_drop_all(void)
+{
+	struct session	*s;
+
+	if (session_list.tqh_last == NULL)
+		return;
+	session_all_done = NULL;
+	while ((s = TAILQ_FIRST(&session_list)) != NULL) {
+		session_note_close(s, WS_CLOSE_ABNORMAL, "wsgate",
+		    "shutdown_timeout reached");
+		session_free(s);
+	}
+}
+
 /* on_reload: drain, and drain_timeout has passed: 1001 as at shutdown. */
 static void
 session_drain_timer_cb(evutil_socket_t fd, short what, void *arg)

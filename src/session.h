@@ -42,6 +42,12 @@ void	session_totals(size_t *open, uint64_t *accepted);
 void	session_shutdown_all(void (*done)(void));
 
 /*
+ * Frees every session of the calling worker at once, each with its
+ * access line: the worker's loop has ended (shutdown_timeout, or stop).
+ */
+void	session_drop_all(void);
+
+/*
  * The calling worker now gives new sessions cfg.  Its sessions keep the
  * configuration they started with; those whose route has on_reload:
  * drain and is not in cfg unchanged are closed 1001 after the route's

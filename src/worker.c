@@ -153,6 +153,7 @@ worker_main(void *arg)
 
 	worker_self = w;
 	event_base_dispatch(w->base);
+	session_drop_all();
 	listener_free(w->listener);
 	w->listener = NULL;
 	worker_answer(w, WORKER_DONE_FINISHED);
