@@ -13,7 +13,8 @@
 # and, through a TLS listener of the same wsgate (a certificate made with
 # the openssl command), wsgate-bench's TLS code:
 #   echo     64 KiB x 2 in flight over TLS (several records per message)
-#   connect  with --tls-resume: TLS handshakes, most of them resumed
+#   connect  with --tls-resume and an echo per session: TLS handshakes,
+#            most of them resumed
 # Every run must exit 0 with errors=0 and some traffic.  Finally the
 # client must fail against a server that is not a WebSocket server (the
 # TCP echo answers the request with itself), and its TLS handshake must
@@ -146,8 +147,8 @@ run "idle, 200 connections answering pings" open=200 pings=200 -- \
 run "echo over TLS, 64 KiB (several records each)" tls=1 msgs=50 -- \
     -m echo -u "$tls_url/ws" -c 2 -w 2 -s 64k
 # The first 4 handshakes have no ticket to offer yet.
-run "connect over TLS, resumed sessions" tls=1 handshakes=50 resumed=40 -- \
-    -m connect -u "$tls_url/ws" -c 4 --tls-resume
+run "connect over TLS, resumed sessions, an echo each" tls=1 handshakes=50 \
+    resumed=40 msgs=50 -- -m connect -u "$tls_url/ws" -c 4 -e 1 --tls-resume
 
 # The client must notice a server that does not speak WebSocket.
 runs=$((runs + 1))

@@ -26,7 +26,9 @@
  *            back is a byte stream in messages of any size, so a message
  *            is complete when the stream has returned its last byte.
  *   connect  C connectors each connect, upgrade and close cleanly in a
- *            loop: handshakes per second and handshake latency.
+ *            loop: handshakes per second and handshake latency.  With
+ *            -e N each session first echoes N messages of S bytes, one
+ *            at a time (checked as in echo; their latency not counted).
  *   idle     open C connections (at most 256 upgrading at once), hold
  *            them D seconds answering pings, count how many stayed open.
  *
@@ -211,6 +213,7 @@ struct bench {
 	double			 duration;
 	double			 warmup;
 	double			 timeout;
+	unsigned		 echoes;	/* -e: per connect session */
 	uint64_t		 limit;		/* -n; 0 = none */
 	pid_t			 pids[BENCH_MAX_PIDS];
 	size_t			 npids;
@@ -285,7 +288,7 @@ bench_usage(void)
 	    "-u ws[s]://127.x.x.x:PORT/PATH\n"
 	    "           [-c conns] [-w inflight] [-s size] [-d seconds] "
 	    "[-n count]\n"
-	    "           [-W warmup] [-t timeout] [-p proxy_pid] "
+	    "           [-e echoes] [-W warmup] [-t timeout] [-p proxy_pid] "
 	    "[-b backend_pid]\n"
 	    "           [--tls] [--tls-resume] [--sni name]\n"
 	    "--tls (or wss://): TLS 1.2 or 1.3 with SNI (--sni, default "
@@ -426,7 +429,7 @@ bench_options(int argc, char *argv[])
 	bench.duration = 5;
 	bench.timeout = 5;
 	bench.sni = "localhost";
-	while ((ch = getopt_long(argc, argv, "b:c:d:m:n:p:qs:t:u:w:W:",
+	while ((ch = getopt_long(argc, argv, "b:c:d:e:m:n:p:qs:t:u:w:W:",
 	    bench_long_options, NULL)) != -1) {
 		switch (ch) {
 		case BENCH_OPT_TLS:
@@ -452,6 +455,10 @@ bench_options(int argc, char *argv[])
 		case 'd':
 			bench.duration = bench_parse_double(optarg, "-d",
 			    0.1, 3600);
+			break;
+		case 'e':
+			bench.echoes = (unsigned)bench_parse_double(optarg,
+			    "-e", 0, 1000000);
 			break;
 		case 'm':
 			for (m = 0; m < BENCH_NMODES; m++)
@@ -500,6 +507,10 @@ bench_options(int argc, char *argv[])
 	}
 	if (optind != argc || url == NULL)
 		bench_usage();
+	if (bench.echoes > 0 && bench.mode != BENCH_CONNECT)
+		benchws_fatalx("-e: only with -m connect");
+	if (bench.mode == BENCH_CONNECT)
+		bench.inflight = 1;	/* the echoes go one at a time */
 	bench_parse_url(url);
 }
 
@@ -1307,7 +1318,10 @@ bench_opened(struct bench_conn *c)
 	case BENCH_CONNECT:
 		if (bench.measuring)
 			bench_count_handshake(c, lat);
-		bench_close_start(c);
+		if (bench.echoes > 0)
+			bench_send_message(c);
+		else
+			bench_close_start(c);
 		break;
 	case BENCH_IDLE:
 		bench_count_handshake(c, lat);
@@ -1381,11 +1395,16 @@ bench_message_done(struct bench_conn *c)
 	if (bench.measuring) {
 		bench.msgs++;
 		bench.bytes += bench.size;
-		bench_hist_add(&bench.hist, bench.now - sent);
+		/* connect: the histogram is that of the handshakes */
+		if (bench.mode != BENCH_CONNECT)
+			bench_hist_add(&bench.hist, bench.now - sent);
 	}
 	if (c->state != BENCH_OPEN)
 		return;
-	if (bench.phase == BENCH_RUN)
+	if (bench.mode == BENCH_CONNECT && (c->rx_seq >= bench.echoes ||
+	    bench.phase != BENCH_RUN))
+		bench_close_start(c);
+	else if (bench.phase == BENCH_RUN)
 		bench_send_message(c);
 	else if (c->quiesce && c->ring_count == 0)
 		bench_close_start(c);
@@ -1405,7 +1424,7 @@ bench_data(struct bench_conn *c, const uint8_t *p, size_t n)
 		m = bench.size - c->rx_off;
 		if (m > n) {
 			m = n;
-		} else if (bench.mode == BENCH_ECHO && m < n) {
+		} else if (bench.mode != BENCH_BYTES && m < n) {
 			bench_conn_fail(c, "echo longer than %zu bytes",
 			    bench.size);
 			return;
@@ -1432,7 +1451,7 @@ bench_data(struct bench_conn *c, const uint8_t *p, size_t n)
 static void
 bench_data_end(struct bench_conn *c)
 {
-	if (bench.mode != BENCH_ECHO)
+	if (bench.mode == BENCH_BYTES)
 		return;
 	if (c->rx_off != bench.size) {
 		bench_conn_fail(c, "echo of %zu bytes instead of %zu",
@@ -2018,18 +2037,18 @@ bench_report(void)
 	    "rss_before_kib=%" PRIu64 " rss_after_kib=%" PRIu64 " "
 	    "kib_per_conn=%.2f self_cpu_pct=%.1f backend_cpu_pct=%.1f "
 	    "tls=%d resumed=%" PRIu64 " tls_version=%s tls_cipher=%s "
-	    "tls_group=%s\n",
+	    "tls_group=%s echoes=%u\n",
 	    bench_mode_names[bench.mode], bench.conns,
 	    bench.mode == BENCH_ECHO || bench.mode == BENCH_BYTES ?
 	    bench.inflight : 0,
-	    bench.mode == BENCH_ECHO || bench.mode == BENCH_BYTES ?
-	    bench.size : 0, secs, bench.msgs, bench.frames, rate, mb,
-	    bench.handshakes,
-	    hs_rate, p50, p90, p99, p999, max, bench.open_at_end, bench.pings,
-	    bench.errors, cpu_us, per_op, cpu_pct, bench.rss_before,
-	    rss_after, kib, self_pct, be_pct, bench.tls, bench.resumed,
+	    bench.mode == BENCH_ECHO || bench.mode == BENCH_BYTES ||
+	    bench.echoes > 0 ? bench.size : 0, secs, bench.msgs,
+	    bench.frames, rate, mb, bench.handshakes, hs_rate, p50, p90, p99,
+	    p999, max, bench.open_at_end, bench.pings, bench.errors, cpu_us,
+	    per_op, cpu_pct, bench.rss_before, rss_after, kib, self_pct,
+	    be_pct, bench.tls, bench.resumed,
 	    bench_or_dash(bench.tls_version), bench_or_dash(bench.tls_cipher),
-	    bench_or_dash(bench.tls_group));
+	    bench_or_dash(bench.tls_group), bench.echoes);
 	fflush(stdout);
 	if (bench.quiet)
 		return;
@@ -2043,9 +2062,13 @@ bench_report(void)
 		    p50, p99, p999, max);
 		break;
 	case BENCH_CONNECT:
-		fprintf(stderr, "connect: %u connectors, %.2fs: %.0f "
-		    "handshakes/s; latency p50 %.1f p99 %.1f p99.9 %.1f "
-		    "us\n", bench.conns, secs, hs_rate, p50, p99, p999);
+		fprintf(stderr, "connect: %u connectors", bench.conns);
+		if (bench.echoes > 0)
+			fprintf(stderr, " (%u echoes of %zu B each)",
+			    bench.echoes, bench.size);
+		fprintf(stderr, ", %.2fs: %.0f handshakes/s; latency p50 "
+		    "%.1f p99 %.1f p99.9 %.1f us\n", secs, hs_rate, p50, p99,
+		    p999);
 		break;
 	case BENCH_IDLE:
 		fprintf(stderr, "idle: %" PRIu64 " of %u connections open "
@@ -2118,7 +2141,7 @@ main(int argc, char *argv[])
 	for (k = 0; k < bench.conns; k++) {
 		bench.c[k].fd = -1;
 		bench.c[k].id = k;
-		if (bench.mode == BENCH_ECHO || bench.mode == BENCH_BYTES) {
+		if (bench.mode != BENCH_IDLE) {
 			bench.c[k].ring = calloc(bench.inflight,
 			    sizeof(uint64_t));
 			if (bench.c[k].ring == NULL)
