@@ -47,8 +47,9 @@ start_time=$SECONDS
 
 # The workloads: name, wsgate-bench arguments.  tcp-* run wsgate's tcp
 # route (bytes mode) against haproxy in mode tcp (echo mode through it).
-# wss* and tls* run over TLS: a new TLS session per connect cycle
-# (tlshs), or a resumed one (tlsres).
+# wss* and tls* run over TLS; tls*: each session a new connection, a full
+# (tlshs) or resumed (tlsres) TLS handshake, the upgrade, one 64 B echo
+# and the close.
 WORKLOADS=(w1 w16 w64k connect wss16 wss64k tlshs tlsres idle tcp64 tcp64k
     scale)
 declare -A LABEL=(
@@ -64,8 +65,8 @@ declare -A ARGS=(
 	[w64k]="-m echo -c 10 -w 4 -s 64k" [connect]="-m connect -c 50"
 	[wss16]="-m echo -c 50 -w 16 -s 64 --tls"
 	[wss64k]="-m echo -c 10 -w 4 -s 64k --tls"
-	[tlshs]="-m connect -c 50 --tls"
-	[tlsres]="-m connect -c 50 --tls-resume"
+	[tlshs]="-m connect -c 50 -e 1 --tls"
+	[tlsres]="-m connect -c 50 -e 1 --tls-resume"
 	[idle]="-m idle -c $IDLE_CONNS" [tcp64]="-c 50 -w 16 -s 64"
 	[tcp64k]="-c 10 -w 4 -s 64k" [scale]="-m echo -c 50 -w 16 -s 64"
 )
