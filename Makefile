@@ -34,7 +34,7 @@ UNIT_SUITES := units utf8 frame http handshake route config backend conn \
 	proxyproto tls tls_client cidr
 UNIT_BINS := $(UNIT_SUITES:%=$(BUILD)/check_%)
 BENCH_BINS := $(BUILD)/wsgate-bench $(BUILD)/echo-backend
-BENCH_LIBS := $(shell pkg-config --libs libcrypto) -lm
+BENCH_LIBS := $(shell pkg-config --libs libssl libcrypto) -lm
 
 .PHONY: all run check unit integration deps deps-test install uninstall clean lint \
 	bench bench-bins bench-smoke

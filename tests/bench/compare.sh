@@ -14,6 +14,11 @@
 #     rotating from round to round;
 #   - last, wsgate with workers: 2 on every core (wsgate-2w) against the
 #     pinned one-worker wsgate, at 64 B W=16: the worker scaling.
+# nginx, haproxy and wsgate also listen with TLS, on a second port, with
+# the same certificate (ECDSA P-256, made by the openssl command in the
+# temporary directory) and the same TLS settings (lib.sh TLS_*): the
+# wss and tls rows, in front of the same backend.  A TLS run must agree
+# on TLS 1.3 with X25519, and the resumed runs must resume.
 # wsgate-bench reads the proxy's CPU time (utime + stime of the process
 # and its children: nginx's master and worker) from /proc/PID/stat at both
 # ends of each measured window, and its RSS before and during the idle
@@ -42,16 +47,26 @@ start_time=$SECONDS
 
 # The workloads: name, wsgate-bench arguments.  tcp-* run wsgate's tcp
 # route (bytes mode) against haproxy in mode tcp (echo mode through it).
-WORKLOADS=(w1 w16 w64k connect idle tcp64 tcp64k scale)
+# wss* and tls* run over TLS; tls*: each session a new connection, a full
+# (tlshs) or resumed (tlsres) TLS handshake, the upgrade, one 64 B echo
+# and the close.
+WORKLOADS=(w1 w16 w64k connect wss16 wss64k tlshs tlsres idle tcp64 tcp64k
+    scale)
 declare -A LABEL=(
 	[w1]="echo 64B W=1 c=50" [w16]="echo 64B W=16 c=50"
 	[w64k]="echo 64KiB W=4 c=10" [connect]="connect c=50"
+	[wss16]="wss echo 64B W=16 c=50" [wss64k]="wss echo 64KiB W=4 c=10"
+	[tlshs]="tls handshakes c=50" [tlsres]="tls resumed c=50"
 	[idle]="idle $IDLE_CONNS" [tcp64]="tcp 64B W=16 c=50"
 	[tcp64k]="tcp 64KiB W=4 c=10" [scale]="workers 64B W=16 c=50"
 )
 declare -A ARGS=(
 	[w1]="-m echo -c 50 -w 1 -s 64" [w16]="-m echo -c 50 -w 16 -s 64"
 	[w64k]="-m echo -c 10 -w 4 -s 64k" [connect]="-m connect -c 50"
+	[wss16]="-m echo -c 50 -w 16 -s 64 --tls"
+	[wss64k]="-m echo -c 10 -w 4 -s 64k --tls"
+	[tlshs]="-m connect -c 50 -e 1 --tls"
+	[tlsres]="-m connect -c 50 -e 1 --tls-resume"
 	[idle]="-m idle -c $IDLE_CONNS" [tcp64]="-c 50 -w 16 -s 64"
 	[tcp64k]="-c 10 -w 4 -s 64k" [scale]="-m echo -c 50 -w 16 -s 64"
 )
@@ -79,6 +94,7 @@ install_missing() {
 	[ -x /usr/sbin/nginx ] || missing+=(nginx)
 	[ -x /usr/sbin/haproxy ] || missing+=(haproxy)
 	command -v taskset >/dev/null || missing+=(util-linux)
+	command -v openssl >/dev/null || missing+=(openssl)
 	[ ${#missing[@]} -eq 0 ] && return 0
 	echo "installing ${missing[*]} from Debian" >&2
 	as_root apt-get update -qq
@@ -140,17 +156,28 @@ wait_line "$tmp/backend.log" '^tcp listening' "$backend_pid" 10 ||
 ws_port=$(backend_port "$tmp/backend.log" ws)
 tcp_port=$(backend_port "$tmp/backend.log" tcp)
 
-declare -A PORT PID
+declare -A PORT TLS_PORT PID
 for p in "${ALL_PROXIES[@]}"; do
 	free_port "PORT[$p]"
 done
+for p in "${WS_PROXIES[@]}"; do
+	free_port "TLS_PORT[$p]"
+done
+tls_cert "$tmp/tls" || die "openssl: $(cat "$tmp/tls/openssl.log")"
 
 write_configs() {
-	nginx_config "$tmp/nginx" "${PORT[nginx]}" "$ws_port" "$nginx_conns"
+	local crt=$tmp/tls/combined.pem
+
+	nginx_config "$tmp/nginx" "${PORT[nginx]}" "$ws_port" "$nginx_conns" \
+	    "${TLS_PORT[nginx]}" "$tmp/tls"
 	cat >"$tmp/haproxy.cfg" <<EOF
 global
 	nbthread 1
 	maxconn $haproxy_maxconn
+	ssl-default-bind-options ssl-min-ver TLSv1.2
+	ssl-default-bind-ciphers $TLS_CIPHERS
+	ssl-default-bind-ciphersuites $TLS_SUITES
+	ssl-default-bind-curves $TLS_GROUPS
 defaults
 	mode http
 	timeout connect 5s
@@ -160,6 +187,7 @@ defaults
 	timeout client-fin 5s
 frontend fe
 	bind 127.0.0.1:${PORT[haproxy]}
+	bind 127.0.0.1:${TLS_PORT[haproxy]} ssl crt $crt alpn http/1.1
 	default_backend be
 backend be
 	server echo 127.0.0.1:$ws_port
@@ -187,11 +215,22 @@ EOF
 	    die "haproxy refuses its configuration"
 }
 
-# wsgate_config NAME WORKERS: $tmp/NAME.yaml
+# wsgate_config NAME WORKERS: $tmp/NAME.yaml; with TLS as well when NAME
+# has a TLS port.
 wsgate_config() {
+	local tls=""
+	if [ -n "${TLS_PORT[$1]:-}" ]; then
+		tls="
+  - address: \"127.0.0.1:${TLS_PORT[$1]}\"
+    tls:
+      certificate: $tmp/tls/cert.pem
+      key: $tmp/tls/key.pem
+      ciphers: \"$TLS_CIPHERS\"
+      ciphersuites: \"$TLS_SUITES\""
+	fi
 	cat >"$tmp/$1.yaml" <<EOF
 listen:
-  - address: "127.0.0.1:${PORT[$1]}"
+  - address: "127.0.0.1:${PORT[$1]}"$tls
 # Started as root, wsgate becomes this user once bound.
 user: nobody
 workers: $2
@@ -238,6 +277,30 @@ start_proxy() {
 	PID[$name]=$BG_PID
 	wait_listen "${PORT[$name]}" "$BG_PID" 10 ||
 	    die "$name did not start: $(tail -n 5 "$log")"
+	if [ -n "${TLS_PORT[$name]:-}" ]; then
+		wait_listen "${TLS_PORT[$name]}" "$BG_PID" 10 ||
+		    die "$name did not listen with TLS: $(tail -n 5 "$log")"
+	fi
+}
+
+# tls_check WORK LINE: why a TLS run does not count (nothing if it does):
+# every proxy must agree on TLS 1.3 with X25519, and a resumed run must
+# resume (the first connections, before any ticket, are in the warm-up).
+tls_check() {
+	local v g hs res
+	v=$(kv "$2" tls_version)
+	g=$(kv "$2" tls_group)
+	if [ "$v" != TLSv1.3 ] || [ "$g" != X25519 ]; then
+		echo "negotiated $v with $g, not TLSv1.3 with X25519"
+		return 0
+	fi
+	if [ "$1" = tlsres ]; then
+		hs=$(kv "$2" handshakes)
+		res=$(kv "$2" resumed)
+		[ "$((res * 100))" -ge "$((hs * 99))" ] ||
+		    echo "only $res of $hs handshakes resumed"
+	fi
+	return 0
 }
 
 stop_proxy() {
@@ -254,7 +317,11 @@ stop_proxy() {
 failures=0
 run() {
 	local round=$1 work=$2 proxy=$3 path=/ mode="" line rc err progress
+	local url=ws://127.0.0.1:${PORT[$proxy]} bad=""
 	case "$proxy" in wsgate*) path=/ws ;; esac
+	case "$work" in
+	wss* | tls*) url=wss://127.0.0.1:${TLS_PORT[$proxy]} ;;
+	esac
 	case "$work" in
 	tcp*)
 		if [ "$proxy" = wsgate ]; then
@@ -267,13 +334,21 @@ run() {
 	err=$tmp/run-$round-$work-$proxy.err
 	# shellcheck disable=SC2086
 	line=$(timeout -k 5 120 taskset -c "$LOAD_CPU" "$bench" -q $mode \
-	    ${ARGS[$work]} -u "ws://127.0.0.1:${PORT[$proxy]}$path" \
+	    ${ARGS[$work]} -u "$url$path" \
 	    -d "$DURATION" -W "$WARMUP" -t 5 -p "${PID[$proxy]}" \
 	    -b "$backend_pid" 2>"$err") && rc=0 || rc=$?
-	if [ "$rc" -ne 0 ] || [ -z "$line" ]; then
+	case "$work" in
+	wss* | tls*) [ "$rc" -ne 0 ] || bad=$(tls_check "$work" "$line") ;;
+	esac
+	if [ "$rc" -ne 0 ] || [ -z "$line" ] || [ -n "$bad" ]; then
 		failures=$((failures + 1))
-		echo "  $work $proxy: wsgate-bench failed (exit status $rc)" >&2
-		sed 's/^/    /' "$err" >&2
+		if [ -n "$bad" ]; then
+			echo "  $work $proxy: $bad" >&2
+		else
+			echo "  $work $proxy: wsgate-bench failed (exit" \
+			    "status $rc)" >&2
+			sed 's/^/    /' "$err" >&2
+		fi
 		# table.awk counts its errors but leaves it out of the means
 		echo "round=$round work=$work proxy=$proxy failed=1 $line" \
 		    >>"$results"
@@ -281,7 +356,8 @@ run() {
 	fi
 	echo "round=$round work=$work proxy=$proxy $line" >>"$results"
 	case "$work" in
-	connect) progress="$(kv "$line" handshakes_per_s) handshakes/s" ;;
+	connect | tls*)
+		progress="$(kv "$line" handshakes_per_s) handshakes/s" ;;
 	idle) progress="$(kv "$line" open) open" ;;
 	*) progress="$(kv "$line" msgs_per_s) msgs/s" ;;
 	esac
@@ -317,7 +393,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
 	for p in "${ws_order[@]}"; do
 		run "$round" idle "$p"
 	done
-	for w in w1 w16 w64k connect; do
+	for w in w1 w16 w64k connect wss16 wss64k tlshs tlsres; do
 		for p in "${ws_order[@]}"; do
 			run "$round" "$w" "$p"
 		done
@@ -366,7 +442,10 @@ print_table
 echo
 cat <<'EOF'
 rate: messages (round trips), handshakes or open connections per second;
-p50/p99: round trip, or handshake (connect, idle); proxy%: proxy CPU use.
+p50/p99: round trip, or handshake (connect, tls, idle); proxy%: proxy CPU
+use.  wss, tls: over TLS 1.3 (X25519, ECDSA P-256 certificate); tls
+handshakes: a full TLS handshake per connection, tls resumed: a resumed
+one (session ticket).
 cost: proxy CPU (utime+stime) per message or handshake; idle: RSS growth
 per open connection.  x_nginx, p99_x: cost and p99 over nginx's (* tcp
 rows: over haproxy-l4, a plain L4 relay; + workers rows: over wsgate with

@@ -127,12 +127,51 @@ kv() {
 	return 0
 }
 
-# nginx_config DIR PORT UPSTREAM_PORT CONNS: DIR/nginx.conf, nginx as the
-# WebSocket proxy of the comparison: one worker, proxy_pass with Upgrade
-# and Connection: upgrade, no buffering, no access log, CONNS
-# connections (and descriptors for them).
+# TLS settings every proxy of the comparison gets, spelled out so that
+# none depends on its own defaults: TLS 1.2 ciphers (for the record: the
+# client and the proxies agree on TLS 1.3), TLS 1.3 cipher suites
+# (OpenSSL's default, in its order) and groups (X25519 first, as in
+# OpenSSL's default, which wsgate has no setting for).
+TLS_CIPHERS="ECDHE+AESGCM:ECDHE+CHACHA20"
+TLS_SUITES="TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
+TLS_SUITES="$TLS_SUITES:TLS_AES_128_GCM_SHA256"
+TLS_GROUPS="X25519:P-256"
+
+# tls_cert DIR: a self-signed ECDSA P-256 certificate for localhost and
+# 127.0.0.1 (the openssl command): DIR/cert.pem, its key DIR/key.pem,
+# and both in DIR/combined.pem (HAProxy's crt).
+tls_cert() {
+	local dir=$1
+	mkdir -p "$dir"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+	    -sha256 -nodes -days 30 -subj /CN=localhost \
+	    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+	    -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>"$dir/openssl.log" ||
+	    return 1
+	cat "$dir/cert.pem" "$dir/key.pem" >"$dir/combined.pem"
+}
+
+# nginx_config DIR PORT UPSTREAM_PORT CONNS [TLS_PORT TLS_DIR]:
+# DIR/nginx.conf, nginx as the WebSocket proxy of the comparison: one
+# worker, proxy_pass with Upgrade and Connection: upgrade, no buffering,
+# no access log, CONNS connections (and descriptors for them).  With
+# TLS_PORT, the same server also listens there with TLS (the certificate
+# of tls_cert in TLS_DIR, the TLS_* settings, TLS 1.2 and 1.3, a session
+# cache and tickets).
 nginx_config() {
-	local dir=$1 port=$2 upstream=$3 conns=$4
+	local dir=$1 port=$2 upstream=$3 conns=$4 tls=""
+	if [ $# -ge 6 ]; then
+		tls="
+		listen 127.0.0.1:$5 ssl;
+		ssl_certificate $6/cert.pem;
+		ssl_certificate_key $6/key.pem;
+		ssl_protocols TLSv1.2 TLSv1.3;
+		ssl_ciphers $TLS_CIPHERS;
+		ssl_conf_command Ciphersuites $TLS_SUITES;
+		ssl_ecdh_curve $TLS_GROUPS;
+		ssl_session_cache shared:SSL:10m;
+		ssl_session_tickets on;"
+	fi
 	mkdir -p "$dir"
 	cat >"$dir/nginx.conf" <<EOF
 worker_processes 1;
@@ -154,7 +193,7 @@ http {
 		server 127.0.0.1:$upstream;
 	}
 	server {
-		listen 127.0.0.1:$port;
+		listen 127.0.0.1:$port;$tls
 		location / {
 			proxy_pass http://echo;
 			proxy_http_version 1.1;

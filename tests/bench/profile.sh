@@ -7,12 +7,16 @@
 #   tests/bench/profile.sh wsgate -m echo -c 50 -w 16 -s 64
 #   tests/bench/profile.sh nginx  -m connect -c 50
 #   PERF_RECORD=1 tests/bench/profile.sh wsgate -m echo -c 50 -w 1 -s 64
+#   tests/bench/profile.sh nginx -m echo -c 50 -w 16 -s 64 --tls
 #
 # The proxy (one wsgate worker, or one nginx worker configured as in
 # compare.sh) runs pinned to PROXY_CPU (1); echo-backend and wsgate-bench
 # to LOAD_CPU (0).  The arguments after the proxy name go to
-# wsgate-bench.  Counting starts 1 s into the run and lasts WINDOW (3) s;
-# the sampling (PERF_RECORD=1) takes the next WINDOW seconds.
+# wsgate-bench; with --tls or --tls-resume among them the proxy also
+# listens with TLS as in compare.sh (a fresh ECDSA P-256 certificate, the
+# TLS_* settings of lib.sh) and wsgate-bench goes there.  Counting starts 1 s into the run and lasts WINDOW (3) s;
+# the sampling (PERF_RECORD=1) takes the next WINDOW seconds and shows
+# the TOP (25) entries sorted by PERF_SORT (dso,sym; dso: per library).
 # Needs perf (Debian: linux-perf) and permission to trace (root, or
 # kernel.perf_event_paranoid <= -1).
 set -euo pipefail
@@ -44,12 +48,29 @@ wait_line "$tmp/backend.log" '^ws listening' "$BG_PID" 10
 backend_pid=$BG_PID
 ws_port=$(backend_port "$tmp/backend.log" ws)
 free_port port
+tls_port=""
+for a in "$@"; do
+	case "$a" in
+	--tls | --tls-resume)
+		free_port tls_port
+		tls_cert "$tmp/tls"
+		break ;;
+	esac
+done
 
 case "$proxy" in
 wsgate)
+	tls=""
+	[ -z "$tls_port" ] || tls="
+  - address: \"127.0.0.1:$tls_port\"
+    tls:
+      certificate: $tmp/tls/cert.pem
+      key: $tmp/tls/key.pem
+      ciphers: \"$TLS_CIPHERS\"
+      ciphersuites: \"$TLS_SUITES\""
 	cat >"$tmp/wsgate.yaml" <<EOF
 listen:
-  - address: "127.0.0.1:$port"
+  - address: "127.0.0.1:$port"$tls
 # Started as root, wsgate becomes this user once bound.
 user: nobody
 workers: 1
@@ -67,7 +88,12 @@ EOF
 	    -c "$tmp/wsgate.yaml"
 	path=/ws ;;
 nginx)
-	nginx_config "$tmp/nginx" "$port" "$ws_port" 4096
+	if [ -n "$tls_port" ]; then
+		nginx_config "$tmp/nginx" "$port" "$ws_port" 4096 \
+		    "$tls_port" "$tmp/tls"
+	else
+		nginx_config "$tmp/nginx" "$port" "$ws_port" 4096
+	fi
 	bg_start "$tmp/proxy.log" taskset -c "$PROXY_CPU" /usr/sbin/nginx \
 	    -p "$tmp/nginx/" -e "$tmp/nginx/error.log" -c "$tmp/nginx/nginx.conf"
 	path=/ ;;
@@ -77,6 +103,11 @@ nginx)
 esac
 proxy_pid=$BG_PID
 wait_listen "$port" "$proxy_pid" 10
+url=ws://127.0.0.1:$port
+if [ -n "$tls_port" ]; then
+	wait_listen "$tls_port" "$proxy_pid" 10
+	url=wss://127.0.0.1:$tls_port
+fi
 # nginx serves from its worker process; wsgate from its own.
 target=$proxy_pid
 [ "$proxy" = nginx ] && target=$(pgrep -P "$proxy_pid" | head -n 1)
@@ -84,7 +115,7 @@ target=$proxy_pid
 run=$((WINDOW + 2))
 [ "${PERF_RECORD:-0}" = 1 ] && run=$((2 * WINDOW + 2))
 taskset -c "$LOAD_CPU" "$root/build/wsgate-bench" -q "$@" \
-    -u "ws://127.0.0.1:$port$path" -d "$run" -p "$proxy_pid" \
+    -u "$url$path" -d "$run" -p "$proxy_pid" \
     -b "$backend_pid" >"$tmp/bench.out" &
 bench_pid=$!
 sleep 1
@@ -117,6 +148,6 @@ awk -F, -v ops="$ops" -v w="$WINDOW" -v unit="$unit" '
 	}' "$tmp/stat"
 if [ "${PERF_RECORD:-0}" = 1 ]; then
 	echo "hottest symbols (cpu-clock samples):"
-	perf report -i "$tmp/perf.data" --no-children --sort dso,sym 2>/dev/null |
+	perf report -i "$tmp/perf.data" --no-children --sort "${PERF_SORT:-dso,sym}" 2>/dev/null |
 	    grep -v '^#' | grep '%' | head -n ${TOP:-25}
 fi

@@ -10,9 +10,15 @@
 #   bytes    tcp backend, 1000 B x 8 in flight (re-chunked stream)
 #   connect  websocket backend
 #   idle     200 connections through the websocket backend, pings answered
+# and, through a TLS listener of the same wsgate (a certificate made with
+# the openssl command), wsgate-bench's TLS code:
+#   echo     64 KiB x 2 in flight over TLS (several records per message)
+#   connect  with --tls-resume and an echo per session: TLS handshakes,
+#            most of them resumed
 # Every run must exit 0 with errors=0 and some traffic.  Finally the
 # client must fail against a server that is not a WebSocket server (the
-# TCP echo answers the request with itself).
+# TCP echo answers the request with itself), and its TLS handshake must
+# fail against a listener without TLS.
 # Prints PASS/FAIL per run; exit status 1 if any failed.
 #
 #   tests/bench/smoke.sh
@@ -47,10 +53,18 @@ if ! wait_line "$tmp/backend.log" '^tcp listening' "$backend_pid" 10; then
 fi
 ws_port=$(backend_port "$tmp/backend.log" ws)
 tcp_port=$(backend_port "$tmp/backend.log" tcp)
+if ! tls_cert "$tmp/tls"; then
+	echo "FAIL openssl could not make a certificate" >&2
+	cat "$tmp/tls/openssl.log" >&2
+	exit 1
+fi
+free_port tls_port
 
 cat >"$tmp/wsgate.yaml" <<EOF
 listen:
   - address: "127.0.0.1:0"
+  - address: "127.0.0.1:$tls_port"
+    tls: { certificate: $tmp/tls/cert.pem, key: $tmp/tls/key.pem }
 # Started as root, wsgate becomes this user once bound.
 user: nobody
 log:
@@ -76,14 +90,15 @@ EOF
 bg_start "$tmp/wsgate.log" "$wsgate" -c "$tmp/wsgate.yaml"
 wsgate_pid=$BG_PID
 if ! wait_line "$tmp/wsgate.log" 'listening on 127\.0\.0\.1:[0-9]+' \
-    "$wsgate_pid" 10; then
+    "$wsgate_pid" 10 || ! wait_listen "$tls_port" "$wsgate_pid" 10; then
 	echo "FAIL wsgate did not start" >&2
 	cat "$tmp/wsgate.log" >&2
 	exit 1
 fi
 port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' \
-    "$tmp/wsgate.log" | head -n 1)
+    "$tmp/wsgate.log" | grep -vx "$tls_port" | head -n 1)
 url=ws://127.0.0.1:$port
+tls_url=wss://127.0.0.1:$tls_port
 
 failed=0
 runs=0
@@ -131,6 +146,11 @@ run "connect, websocket backend" handshakes=100 -- \
     -m connect -u "$url/ws" -c 10
 run "idle, 200 connections answering pings" open=200 pings=200 -- \
     -m idle -u "$url/ws" -c 200
+run "echo over TLS, 64 KiB (several records each)" tls=1 msgs=50 -- \
+    -m echo -u "$tls_url/ws" -c 2 -w 2 -s 64k
+# The first 4 handshakes have no ticket to offer yet.
+run "connect over TLS, resumed sessions, an echo each" tls=1 handshakes=50 \
+    resumed=40 msgs=50 -- -m connect -u "$tls_url/ws" -c 4 -e 1 --tls-resume
 
 # The client must notice a server that does not speak WebSocket.
 runs=$((runs + 1))
@@ -143,6 +163,19 @@ else
 	failed=$((failed + 1))
 	echo "FAIL a server that is not WebSocket: exit status $rc"
 	sed 's/^/    /' "$tmp/neg.err"
+fi
+
+# Nor a TLS handshake with a listener without TLS.
+runs=$((runs + 1))
+line=$(timeout -k 5 30 "$bench" -m echo -u "$url/ws" --tls -c 1 -d 1 -t 2 \
+    2>"$tmp/neg-tls.err")
+rc=$?
+if [ "$rc" -eq 1 ] && grep -q 'TLS handshake' "$tmp/neg-tls.err"; then
+	echo "PASS a TLS handshake with a plain listener fails the run"
+else
+	failed=$((failed + 1))
+	echo "FAIL TLS with a plain listener: exit status $rc"
+	sed 's/^/    /' "$tmp/neg-tls.err"
 fi
 
 if ! alive "$wsgate_pid"; then

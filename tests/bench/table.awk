@@ -5,7 +5,8 @@
 #       -f table.awk results
 #
 # Each row is the mean over the rounds of one (workload, proxy).  cost is
-# the proxy's CPU per message or handshake (us), or its RSS growth per
+# the proxy's CPU per message or handshake (us; handshakes in the runs of
+# mode=connect: connect, tls handshakes, tls resumed), or its RSS growth per
 # idle connection (KiB); x_nginx and p99_x divide cost and p99 by those of
 # nginx on the same workload (of haproxy-l4 on the tcp rows, marked *;
 # of wsgate with one worker on the workers rows, marked +).
@@ -27,6 +28,8 @@ function mean(sum, k) {
 	}
 	k = f["work"] ":" f["proxy"]
 	seen[k] = 1
+	if (f["mode"] == "connect")
+		hs[k] = 1
 	if ("failed" in f) {
 		errors[k] += val("errors") > 0 ? val("errors") : 1
 		next
@@ -37,7 +40,7 @@ function mean(sum, k) {
 		rate = val("open")
 		cost = val("kib_per_conn")
 	} else {
-		rate = f["work"] == "connect" ? val("handshakes_per_s") : \
+		rate = f["mode"] == "connect" ? val("handshakes_per_s") : \
 		    val("msgs_per_s")
 		cost = val("proxy_cpu_us_per_op")
 	}
@@ -60,7 +63,7 @@ END {
 		eq = index(lv[i], "=")
 		label[substr(lv[i], 1, eq - 1)] = substr(lv[i], eq + 1)
 	}
-	fmt = "%-20s %-10s %8s %7s %8s %8s %6s %8s %-8s %7s %6s %6s %5s %3s\n"
+	fmt = "%-23s %-10s %8s %7s %8s %8s %6s %8s %-8s %7s %6s %6s %5s %3s\n"
 	printf fmt, "workload", "proxy", "rate/s", "MB/s", "p50_us", "p99_us",
 	    "proxy%", "cost", "unit", "x_nginx", "p99_x", "spread", "load%",
 	    "err"
@@ -76,7 +79,7 @@ END {
 			print ""
 		last = w
 		if (!(k in n)) {
-			printf "%-20s %-10s every run failed (%d errors)\n",
+			printf "%-23s %-10s every run failed (%d errors)\n",
 			    label[w], wp[2], errors[k]
 			continue
 		}
@@ -92,10 +95,10 @@ END {
 		x99 = "-"
 		if (!idle && (ref in n) && mean(s_p99, ref) > 0)
 			x99 = sprintf("%.2f", mean(s_p99, k) / mean(s_p99, ref))
-		unit = idle ? "KiB/conn" : w == "connect" ? "us/hs" : "us/msg"
+		unit = idle ? "KiB/conn" : (k in hs) ? "us/hs" : "us/msg"
 		spread = c > 0 ? 100 * (cmax[k] - cmin[k]) / c : 0
 		printf fmt, label[w], wp[2], sprintf("%.0f", mean(s_rate, k)),
-		    (idle || w == "connect") ? "-" : \
+		    (idle || (k in hs)) ? "-" : \
 		    sprintf("%.1f", mean(s_mb, k)),
 		    sprintf("%.1f", mean(s_p50, k)),
 		    sprintf("%.1f", mean(s_p99, k)),

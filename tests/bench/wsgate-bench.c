@@ -26,9 +26,22 @@
  *            back is a byte stream in messages of any size, so a message
  *            is complete when the stream has returned its last byte.
  *   connect  C connectors each connect, upgrade and close cleanly in a
- *            loop: handshakes per second and handshake latency.
+ *            loop: handshakes per second and handshake latency.  With
+ *            -e N each session first echoes N messages of S bytes, one
+ *            at a time (checked as in echo; their latency not counted).
  *   idle     open C connections (at most 256 upgrading at once), hold
  *            them D seconds answering pings, count how many stayed open.
+ *
+ * TLS (--tls, or a wss:// URL): every connection first makes a TLS
+ * handshake (OpenSSL, non-blocking, in the same loop), offering SNI
+ * (--sni, "localhost" by default) and ALPN http/1.1; everything after is
+ * SSL_read and SSL_write.  Certificates are not verified: the tool
+ * measures the server's cost, not the trust in it.  With --tls-resume
+ * each new connection offers a session ticket the server issued to an
+ * earlier one, and each ticket is offered once (RFC 8446 §C.4; OpenSSL
+ * spends a TLS 1.3 ticket when it resumes): the tickets go to a pool of
+ * the tool (which is one thread), so that connect measures resumed
+ * handshakes.
  *
  * With -p PID the proxy's CPU time (utime + stime of PID and its
  * children, from /proc/PID/stat) is read at both ends of the measured
@@ -49,11 +62,15 @@
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
 
+#include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/objects.h>
 #include <openssl/rand.h>
+#include <openssl/ssl.h>
 
 #include <dirent.h>
 #include <errno.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
@@ -79,6 +96,7 @@
 #define BENCH_MAX_PIDS		8
 #define BENCH_SAMPLE_STRIDE	256	/* sampled bytes of big messages */
 #define BENCH_MAX_SIZE		(64 * 1024 * 1024)
+#define BENCH_TLS_TICKETS	256	/* unspent sessions kept */
 
 /* Latency histogram: 128 linear sub-buckets per power of two (< 0.8%). */
 #define HIST_SUB_BITS	7
@@ -106,6 +124,7 @@ _Static_assert(sizeof(bench_mode_names) / sizeof(bench_mode_names[0]) ==
 enum bench_state {
 	BENCH_FREE,		/* no socket: not started, finished or failed */
 	BENCH_CONNECTING,	/* TCP connect in progress */
+	BENCH_TLS,		/* TLS handshake in progress */
 	BENCH_UPGRADING,	/* request sent, reading the 101 */
 	BENCH_OPEN,		/* frames flowing */
 	BENCH_CLOSING,		/* close frame sent, waiting for the reply */
@@ -116,6 +135,7 @@ enum bench_state {
 static const char *const bench_state_names[] = {
 	[BENCH_FREE] = "free",
 	[BENCH_CONNECTING] = "connecting",
+	[BENCH_TLS] = "tls handshake",
 	[BENCH_UPGRADING] = "upgrading",
 	[BENCH_OPEN] = "open",
 	[BENCH_CLOSING] = "closing",
@@ -133,9 +153,12 @@ enum bench_phase {
 
 struct bench_conn {
 	int			 fd;
+	SSL			*ssl;		/* with TLS, else NULL */
 	unsigned		 id;
 	enum bench_state	 state;
 	bool			 want_out;	/* EPOLLOUT registered */
+	bool			 read_wants_out; /* SSL_read must write */
+	bool			 tls_closed;	/* TLS ended: the FIN next */
 	bool			 quiesce;	/* close when echoes are in */
 	uint64_t		 t_start;	/* connect() of this cycle */
 	uint64_t		 deadline;	/* of the state; 0 = none */
@@ -190,11 +213,15 @@ struct bench {
 	double			 duration;
 	double			 warmup;
 	double			 timeout;
+	unsigned		 echoes;	/* -e: per connect session */
 	uint64_t		 limit;		/* -n; 0 = none */
 	pid_t			 pids[BENCH_MAX_PIDS];
 	size_t			 npids;
 	pid_t			 backend_pid;
 	bool			 quiet;
+	bool			 tls;
+	bool			 tls_resume;
+	const char		*sni;
 
 	/* run */
 	int			 ep;
@@ -211,17 +238,24 @@ struct bench {
 	bool			 measured;
 	bool			 abort;		/* a failure while opening */
 	unsigned		 nstarted;	/* started in setup */
-	unsigned		 nopening;	/* CONNECTING or UPGRADING */
+	unsigned		 nopening;	/* CONNECTING to UPGRADING */
 	unsigned		 nopen;		/* reached OPEN (setup) */
 	unsigned		 nactive;	/* not FREE */
 	uint8_t			*tmpl;		/* payload template */
 	uint8_t			*rbuf;
+	SSL_CTX			*tls_ctx;
+	SSL_SESSION		*tickets[BENCH_TLS_TICKETS]; /* newest last */
+	size_t			 ntickets;
 
 	/* results */
 	uint64_t		 errors;
 	uint64_t		 msgs;
 	uint64_t		 bytes;
 	uint64_t		 handshakes;
+	uint64_t		 resumed;	/* of them, TLS resumed */
+	const char		*tls_version;	/* of the last TLS handshake */
+	const char		*tls_cipher;
+	const char		*tls_group;
 	uint64_t		 pings;
 	uint64_t		 frames;	/* data frames, measured */
 	uint64_t		 open_at_end;
@@ -251,11 +285,19 @@ bench_usage(void)
 {
 	fprintf(stderr,
 	    "usage: wsgate-bench [-q] [-m echo|bytes|connect|idle] "
-	    "-u ws://127.x.x.x:PORT/PATH\n"
+	    "-u ws[s]://127.x.x.x:PORT/PATH\n"
 	    "           [-c conns] [-w inflight] [-s size] [-d seconds] "
 	    "[-n count]\n"
-	    "           [-W warmup] [-t timeout] [-p proxy_pid] "
-	    "[-b backend_pid]\n");
+	    "           [-e echoes] [-W warmup] [-t timeout] [-p proxy_pid] "
+	    "[-b backend_pid]\n"
+	    "           [--tls] [--tls-resume] [--sni name]\n"
+	    "--tls (or wss://): TLS 1.2 or 1.3 with SNI (--sni, default "
+	    "localhost) and ALPN\n"
+	    "http/1.1; the server's certificate is NOT verified (the tool "
+	    "measures the\n"
+	    "server's cost).  --tls-resume: each connection offers a session "
+	    "ticket that\n"
+	    "the server issued to an earlier one, once (implies --tls).\n");
 	exit(2);
 }
 
@@ -316,9 +358,13 @@ bench_parse_url(const char *url)
 	char		*end;
 	size_t		 n;
 
-	if (strncmp(url, "ws://", 5) != 0)
-		benchws_fatalx("-u: only ws:// URLs: %s", url);
-	p = url + 5;
+	if (strncmp(url, "wss://", 6) == 0) {
+		bench.tls = true;
+		p = url + 6;
+	} else if (strncmp(url, "ws://", 5) == 0)
+		p = url + 5;
+	else
+		benchws_fatalx("-u: only ws:// and wss:// URLs: %s", url);
 	slash = strchr(p, '/');
 	if (slash == NULL)
 		slash = p + strlen(p);
@@ -357,6 +403,19 @@ bench_parse_url(const char *url)
 			    "control characters");
 }
 
+enum bench_long_option {
+	BENCH_OPT_TLS = 256,
+	BENCH_OPT_TLS_RESUME,
+	BENCH_OPT_SNI
+};
+
+static const struct option bench_long_options[] = {
+	{ "tls", no_argument, NULL, BENCH_OPT_TLS },
+	{ "tls-resume", no_argument, NULL, BENCH_OPT_TLS_RESUME },
+	{ "sni", required_argument, NULL, BENCH_OPT_SNI },
+	{ NULL, 0, NULL, 0 }
+};
+
 static void
 bench_options(int argc, char *argv[])
 {
@@ -369,8 +428,22 @@ bench_options(int argc, char *argv[])
 	bench.size = 64;
 	bench.duration = 5;
 	bench.timeout = 5;
-	while ((ch = getopt(argc, argv, "b:c:d:m:n:p:qs:t:u:w:W:")) != -1) {
+	bench.sni = "localhost";
+	while ((ch = getopt_long(argc, argv, "b:c:d:e:m:n:p:qs:t:u:w:W:",
+	    bench_long_options, NULL)) != -1) {
 		switch (ch) {
+		case BENCH_OPT_TLS:
+			bench.tls = true;
+			break;
+		case BENCH_OPT_TLS_RESUME:
+			bench.tls = bench.tls_resume = true;
+			break;
+		case BENCH_OPT_SNI:
+			/* RFC 6066 §3: a DNS name, at most 255 bytes */
+			if (*optarg == '\0' || strlen(optarg) > 255)
+				benchws_fatalx("--sni: 1 to 255 bytes");
+			bench.sni = optarg;
+			break;
 		case 'b':
 			bench.backend_pid = (pid_t)bench_parse_double(optarg,
 			    "-b", 1, INT_MAX);
@@ -382,6 +455,10 @@ bench_options(int argc, char *argv[])
 		case 'd':
 			bench.duration = bench_parse_double(optarg, "-d",
 			    0.1, 3600);
+			break;
+		case 'e':
+			bench.echoes = (unsigned)bench_parse_double(optarg,
+			    "-e", 0, 1000000);
 			break;
 		case 'm':
 			for (m = 0; m < BENCH_NMODES; m++)
@@ -430,6 +507,10 @@ bench_options(int argc, char *argv[])
 	}
 	if (optind != argc || url == NULL)
 		bench_usage();
+	if (bench.echoes > 0 && bench.mode != BENCH_CONNECT)
+		benchws_fatalx("-e: only with -m connect");
+	if (bench.mode == BENCH_CONNECT)
+		bench.inflight = 1;	/* the echoes go one at a time */
 	bench_parse_url(url);
 }
 
@@ -719,11 +800,18 @@ bench_self_us(void)
  * Connections: output, state changes, failure
  */
 
+/* Connecting, in the TLS handshake or upgrading. */
+static bool
+bench_state_opening(enum bench_state state)
+{
+	return state == BENCH_CONNECTING || state == BENCH_TLS ||
+	    state == BENCH_UPGRADING;
+}
+
 static void
 bench_set_state(struct bench_conn *c, enum bench_state state)
 {
-	if ((c->state == BENCH_CONNECTING || c->state == BENCH_UPGRADING) &&
-	    state != BENCH_UPGRADING)
+	if (bench_state_opening(c->state) && !bench_state_opening(state))
 		bench.nopening--;
 	if (c->state == BENCH_FREE && state != BENCH_FREE)
 		bench.nactive++;
@@ -734,6 +822,7 @@ bench_set_state(struct bench_conn *c, enum bench_state state)
 	case BENCH_CONNECTING:
 		bench.nopening++;
 		/* FALLTHROUGH */
+	case BENCH_TLS:
 	case BENCH_UPGRADING:
 	case BENCH_CLOSING:
 	case BENCH_DRAINING:
@@ -759,6 +848,13 @@ bench_epoll_out(struct bench_conn *c, bool on)
 static void
 bench_conn_release(struct bench_conn *c)
 {
+	/*
+	 * No close_notify of ours: the server has closed (or failed) by
+	 * now, and bytes to a closed socket would only draw a reset.
+	 */
+	SSL_free(c->ssl);
+	c->ssl = NULL;
+	c->read_wants_out = c->tls_closed = false;
 	if (c->fd != -1)
 		close(c->fd);	/* also removes it from the epoll set */
 	c->fd = -1;
@@ -811,19 +907,80 @@ bench_out_reserve(struct bench_conn *c, size_t n)
 	return c->out + c->out_len - n;
 }
 
+/*
+ * TLS: fails c with what and OpenSSL's reason for err (from
+ * SSL_get_error), and leaves the thread's error queue empty.
+ */
+static void
+bench_tls_fail(struct bench_conn *c, const char *what, int err)
+{
+	char		why[256];
+	unsigned long	e = ERR_peek_last_error();
+
+	if (e != 0)
+		ERR_error_string_n(e, why, sizeof(why));
+	else if (err == SSL_ERROR_SYSCALL && errno != 0)
+		snprintf(why, sizeof(why), "%s", strerror(errno));
+	else
+		snprintf(why, sizeof(why), "SSL_get_error %d", err);
+	ERR_clear_error();
+	bench_conn_fail(c, "%s: %s", what, why);
+}
+
+/*
+ * SSL_write of the output, a record (16 KiB at most) a call: 0 when all
+ * is out, 1 when the socket is full, 2 when OpenSSL must read first, -1
+ * when c failed.
+ */
+static int
+bench_tls_send(struct bench_conn *c)
+{
+	size_t	n;
+	int	r, err;
+
+	while (c->out_off < c->out_len) {
+		n = c->out_len - c->out_off;
+		ERR_clear_error();
+		r = SSL_write(c->ssl, c->out + c->out_off,
+		    n > INT_MAX ? INT_MAX : (int)n);
+		if (r > 0) {
+			c->out_off += (size_t)r;
+			continue;
+		}
+		err = SSL_get_error(c->ssl, r);
+		if (err == SSL_ERROR_WANT_WRITE)
+			return 1;
+		if (err == SSL_ERROR_WANT_READ)
+			return 2;
+		bench_tls_fail(c, "SSL_write", err);
+		return -1;
+	}
+	return 0;
+}
+
 static void
 bench_flush(struct bench_conn *c)
 {
-	switch (benchws_send(c->fd, c->out, &c->out_off, c->out_len)) {
+	int	r;
+
+	if (c->ssl != NULL)
+		r = bench_tls_send(c);
+	else if ((r = benchws_send(c->fd, c->out, &c->out_off,
+	    c->out_len)) == -1)
+		bench_conn_fail(c, "send: %s", strerror(errno));
+	switch (r) {
+	case -1:
+		return;
 	case 1:
 		bench_epoll_out(c, true);
 		return;
-	case -1:
-		bench_conn_fail(c, "send: %s", strerror(errno));
+	case 2:
+		/* the next input flushes; EPOLLIN is always on */
+		bench_epoll_out(c, c->read_wants_out);
 		return;
 	}
 	c->out_off = c->out_len = 0;
-	bench_epoll_out(c, false);
+	bench_epoll_out(c, c->read_wants_out);
 }
 
 /*
@@ -909,21 +1066,12 @@ bench_conn_start(struct bench_conn *c)
 
 /* RFC 6455 §4.1: the client's opening handshake. */
 static void
-bench_connected(struct bench_conn *c)
+bench_request(struct bench_conn *c)
 {
-	int		 err = 0;
-	socklen_t	 len = sizeof(err);
 	uint8_t		 nonce[16];
 	char		 key[32], req[1400];
 	int		 n;
 
-	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
-		err = errno;
-	if (err != 0) {
-		bench_conn_fail(c, "connect %s: %s", bench.hostport,
-		    strerror(err));
-		return;
-	}
 	bench_random(nonce, sizeof(nonce));
 	EVP_EncodeBlock((uint8_t *)key, nonce, sizeof(nonce));
 	benchws_accept_key(key, strlen(key), c->accept);
@@ -943,6 +1091,141 @@ bench_connected(struct bench_conn *c)
 	c->head_len = 0;
 	bench_set_state(c, BENCH_UPGRADING);
 	bench_flush(c);
+}
+
+/*
+ * TLS
+ */
+
+/* --tls-resume: a session the server issued (a ticket) into the pool. */
+static int
+bench_tls_new_session_cb(SSL *ssl, SSL_SESSION *sess)
+{
+	(void)ssl;
+	if (bench.ntickets == BENCH_TLS_TICKETS) {
+		SSL_SESSION_free(bench.tickets[0]);	/* the oldest */
+		memmove(bench.tickets, bench.tickets + 1,
+		    (BENCH_TLS_TICKETS - 1) * sizeof(bench.tickets[0]));
+		bench.ntickets--;
+	}
+	bench.tickets[bench.ntickets++] = sess;
+	return 1;		/* the reference is ours */
+}
+
+static void
+bench_tls_init(void)
+{
+	static const uint8_t	alpn[] = "\x08http/1.1";
+	SSL_CTX			*ctx;
+
+	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL)
+		benchws_fatalx("SSL_CTX_new failed");
+	if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
+	    SSL_CTX_set_alpn_protos(ctx, alpn, sizeof(alpn) - 1) != 0)
+		benchws_fatalx("TLS client settings refused");
+	/* Not verified: the benchmark measures the server, not the PKI. */
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	/* Whole socket reads: fewer system calls for the load generator. */
+	SSL_CTX_set_read_ahead(ctx, 1);
+	/* Output is written from a buffer that grows and moves. */
+	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	/*
+	 * A server may close after the WebSocket close without close_notify
+	 * (WebSocket ends its own stream).  OpenSSL 3 would call that a
+	 * fatal error and spoil the session for --tls-resume.
+	 */
+	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+	if (bench.tls_resume) {
+		SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT |
+		    SSL_SESS_CACHE_NO_INTERNAL_STORE);
+		SSL_CTX_sess_set_new_cb(ctx, bench_tls_new_session_cb);
+	} else
+		SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	bench.tls_ctx = ctx;
+}
+
+/* The handshake is done: what was agreed, then the upgrade request. */
+static void
+bench_tls_established(struct bench_conn *c)
+{
+	const uint8_t	*proto;
+	unsigned	 plen;
+	int		 nid;
+
+	/* RFC 7301 §3.2: the server picks one of the protocols offered */
+	SSL_get0_alpn_selected(c->ssl, &proto, &plen);
+	if (plen != 0 && (plen != 8 || memcmp(proto, "http/1.1", 8) != 0)) {
+		bench_conn_fail(c, "ALPN: the server chose %.*s", (int)plen,
+		    (const char *)proto);
+		return;
+	}
+	bench.tls_version = SSL_get_version(c->ssl);
+	bench.tls_cipher = SSL_CIPHER_get_name(SSL_get_current_cipher(c->ssl));
+	nid = (int)SSL_get_negotiated_group(c->ssl);
+	bench.tls_group = nid > 0 ? OBJ_nid2sn(nid) : NULL;
+	bench_request(c);
+}
+
+/* One step of the TLS handshake, on any event of the socket. */
+static void
+bench_tls_handshake(struct bench_conn *c)
+{
+	int	r, err;
+
+	ERR_clear_error();
+	if ((r = SSL_do_handshake(c->ssl)) == 1) {
+		bench_tls_established(c);
+		return;
+	}
+	err = SSL_get_error(c->ssl, r);
+	if (err == SSL_ERROR_WANT_READ)
+		bench_epoll_out(c, false);
+	else if (err == SSL_ERROR_WANT_WRITE)
+		bench_epoll_out(c, true);
+	else
+		bench_tls_fail(c, "TLS handshake", err);
+}
+
+static void
+bench_tls_start(struct bench_conn *c)
+{
+	SSL_SESSION	*sess;
+
+	if ((c->ssl = SSL_new(bench.tls_ctx)) == NULL ||
+	    SSL_set_fd(c->ssl, c->fd) != 1 ||
+	    SSL_set_tlsext_host_name(c->ssl, bench.sni) != 1)
+		benchws_fatalx("SSL_new or SNI refused");
+	if (bench.tls_resume && bench.ntickets > 0) {
+		/* the newest ticket; SSL_set_session takes a reference */
+		sess = bench.tickets[--bench.ntickets];
+		if (SSL_set_session(c->ssl, sess) != 1)
+			benchws_fatalx("SSL_set_session failed");
+		SSL_SESSION_free(sess);
+	}
+	SSL_set_connect_state(c->ssl);
+	bench_set_state(c, BENCH_TLS);
+	bench_tls_handshake(c);
+}
+
+/* The TCP connection is up (or failed): TLS or the request next. */
+static void
+bench_connected(struct bench_conn *c)
+{
+	int		err = 0;
+	socklen_t	len = sizeof(err);
+
+	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+		err = errno;
+	if (err != 0) {
+		bench_conn_fail(c, "connect %s: %s", bench.hostport,
+		    strerror(err));
+		return;
+	}
+	if (bench.tls)
+		bench_tls_start(c);
+	else
+		bench_request(c);
 }
 
 /* Does the comma-separated list hold token (case-insensitive)? */
@@ -1011,6 +1294,15 @@ bench_check_101(struct bench_conn *c, const char *head, size_t len)
 }
 
 static void
+bench_count_handshake(struct bench_conn *c, uint64_t lat)
+{
+	bench.handshakes++;
+	if (c->ssl != NULL && SSL_session_reused(c->ssl))
+		bench.resumed++;
+	bench_hist_add(&bench.hist, lat);
+}
+
+static void
 bench_opened(struct bench_conn *c)
 {
 	uint64_t	lat = bench.now - c->t_start;
@@ -1024,15 +1316,15 @@ bench_opened(struct bench_conn *c)
 	}
 	switch (bench.mode) {
 	case BENCH_CONNECT:
-		if (bench.measuring) {
-			bench.handshakes++;
-			bench_hist_add(&bench.hist, lat);
-		}
-		bench_close_start(c);
+		if (bench.measuring)
+			bench_count_handshake(c, lat);
+		if (bench.echoes > 0)
+			bench_send_message(c);
+		else
+			bench_close_start(c);
 		break;
 	case BENCH_IDLE:
-		bench.handshakes++;
-		bench_hist_add(&bench.hist, lat);
+		bench_count_handshake(c, lat);
 		/* FALLTHROUGH */
 	default:
 		bench.nopen++;
@@ -1103,11 +1395,16 @@ bench_message_done(struct bench_conn *c)
 	if (bench.measuring) {
 		bench.msgs++;
 		bench.bytes += bench.size;
-		bench_hist_add(&bench.hist, bench.now - sent);
+		/* connect: the histogram is that of the handshakes */
+		if (bench.mode != BENCH_CONNECT)
+			bench_hist_add(&bench.hist, bench.now - sent);
 	}
 	if (c->state != BENCH_OPEN)
 		return;
-	if (bench.phase == BENCH_RUN)
+	if (bench.mode == BENCH_CONNECT && (c->rx_seq >= bench.echoes ||
+	    bench.phase != BENCH_RUN))
+		bench_close_start(c);
+	else if (bench.phase == BENCH_RUN)
 		bench_send_message(c);
 	else if (c->quiesce && c->ring_count == 0)
 		bench_close_start(c);
@@ -1127,7 +1424,7 @@ bench_data(struct bench_conn *c, const uint8_t *p, size_t n)
 		m = bench.size - c->rx_off;
 		if (m > n) {
 			m = n;
-		} else if (bench.mode == BENCH_ECHO && m < n) {
+		} else if (bench.mode != BENCH_BYTES && m < n) {
 			bench_conn_fail(c, "echo longer than %zu bytes",
 			    bench.size);
 			return;
@@ -1154,7 +1451,7 @@ bench_data(struct bench_conn *c, const uint8_t *p, size_t n)
 static void
 bench_data_end(struct bench_conn *c)
 {
-	if (bench.mode != BENCH_ECHO)
+	if (bench.mode == BENCH_BYTES)
 		return;
 	if (c->rx_off != bench.size) {
 		bench_conn_fail(c, "echo of %zu bytes instead of %zu",
@@ -1332,11 +1629,88 @@ bench_frames(struct bench_conn *c, const uint8_t *p, size_t n)
 	}
 }
 
+/* The server's FIN. */
+static void
+bench_eof(struct bench_conn *c)
+{
+	if (c->state == BENCH_DRAINING) {
+		/*
+		 * A clean close.  OpenSSL takes a connection freed before
+		 * its shutdown for a failed one, and makes its session (the
+		 * newest ticket) unusable: say the shutdown is done.
+		 */
+		if (c->ssl != NULL)
+			SSL_set_shutdown(c->ssl, SSL_SENT_SHUTDOWN |
+			    SSL_RECEIVED_SHUTDOWN);
+		bench_conn_release(c);
+	} else
+		bench_conn_fail(c, "connection closed by the server");
+}
+
+static void
+bench_input(struct bench_conn *c, const uint8_t *p, size_t n)
+{
+	bench.now = benchws_clock();
+	if (c->state == BENCH_UPGRADING)
+		bench_upgrade_input(c, p, n);
+	else
+		bench_frames(c, p, n);
+}
+
+/*
+ * SSL_read until OpenSSL needs the socket again: with read-ahead it may
+ * hold records the socket no longer signals.  A record at a time.
+ */
+static void
+bench_tls_read(struct bench_conn *c)
+{
+	int	r, err;
+
+	c->read_wants_out = false;
+	while (c->state != BENCH_FREE) {
+		ERR_clear_error();
+		r = SSL_read(c->ssl, bench.rbuf, BENCH_RBUF_SIZE);
+		if (r > 0) {
+			bench_input(c, bench.rbuf, (size_t)r);
+			continue;
+		}
+		err = SSL_get_error(c->ssl, r);
+		switch (err) {
+		case SSL_ERROR_WANT_READ:
+			return;
+		case SSL_ERROR_WANT_WRITE:
+			c->read_wants_out = true;
+			bench_epoll_out(c, true);
+			return;
+		case SSL_ERROR_ZERO_RETURN:
+			/*
+			 * RFC 8446 §6.1: close_notify, or a FIN without it;
+			 * the socket says which (EOF stays readable).
+			 */
+			if (c->state != BENCH_DRAINING) {
+				bench_conn_fail(c, "connection closed by the "
+				    "server");
+				return;
+			}
+			c->tls_closed = true;
+			return;
+		}
+		bench_tls_fail(c, "SSL_read", err);
+		return;
+	}
+}
+
 static void
 bench_read(struct bench_conn *c)
 {
 	ssize_t	n;
 
+	if (c->ssl != NULL && !c->tls_closed) {
+		bench_tls_read(c);
+		if (c->state != BENCH_FREE && c->out_len > c->out_off)
+			bench_flush(c);
+		return;
+	}
 	n = recv(c->fd, bench.rbuf, BENCH_RBUF_SIZE, 0);
 	if (n == -1) {
 		if (errno == EAGAIN || errno == EINTR)
@@ -1344,18 +1718,16 @@ bench_read(struct bench_conn *c)
 		bench_conn_fail(c, "recv: %s", strerror(errno));
 		return;
 	}
-	bench.now = benchws_clock();
 	if (n == 0) {
-		if (c->state == BENCH_DRAINING)
-			bench_conn_release(c);	/* a clean close */
-		else
-			bench_conn_fail(c, "connection closed by the server");
+		bench.now = benchws_clock();
+		bench_eof(c);
 		return;
 	}
-	if (c->state == BENCH_UPGRADING)
-		bench_upgrade_input(c, bench.rbuf, (size_t)n);
-	else
-		bench_frames(c, bench.rbuf, (size_t)n);
+	if (c->tls_closed) {
+		bench_conn_fail(c, "bytes after the end of TLS");
+		return;
+	}
+	bench_input(c, bench.rbuf, (size_t)n);
 	if (c->state != BENCH_FREE && c->out_len > c->out_off)
 		bench_flush(c);
 }
@@ -1363,12 +1735,18 @@ bench_read(struct bench_conn *c)
 static void
 bench_conn_event(struct bench_conn *c, uint32_t events)
 {
-	if (c->state == BENCH_CONNECTING) {
+	if (c->state == BENCH_CONNECTING || c->state == BENCH_TLS)
 		bench.now = benchws_clock();
+	if (c->state == BENCH_CONNECTING) {
 		bench_connected(c);
 		return;
 	}
-	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
+	if (c->state == BENCH_TLS) {
+		bench_tls_handshake(c);
+		return;
+	}
+	if ((events & (EPOLLIN | EPOLLERR | EPOLLHUP)) ||
+	    ((events & EPOLLOUT) && c->read_wants_out)) {
 		bench_read(c);
 		if (c->state == BENCH_FREE)
 			return;
@@ -1460,6 +1838,7 @@ bench_timers(void)
 {
 	static const char *const what[] = {
 		[BENCH_CONNECTING] = "connect timeout",
+		[BENCH_TLS] = "no TLS handshake in time",
 		[BENCH_UPGRADING] = "no 101 in time",
 		[BENCH_OPEN] = "echo timeout",
 		[BENCH_CLOSING] = "no close reply in time",
@@ -1602,6 +1981,12 @@ bench_loop(void)
  * Report
  */
 
+static const char *
+bench_or_dash(const char *s)
+{
+	return s != NULL ? s : "-";
+}
+
 static void
 bench_report(void)
 {
@@ -1650,16 +2035,20 @@ bench_report(void)
 	    "open=%" PRIu64 " pings=%" PRIu64 " errors=%" PRIu64 " "
 	    "proxy_cpu_us=%.0f proxy_cpu_us_per_op=%.3f proxy_cpu_pct=%.1f "
 	    "rss_before_kib=%" PRIu64 " rss_after_kib=%" PRIu64 " "
-	    "kib_per_conn=%.2f self_cpu_pct=%.1f backend_cpu_pct=%.1f\n",
+	    "kib_per_conn=%.2f self_cpu_pct=%.1f backend_cpu_pct=%.1f "
+	    "tls=%d resumed=%" PRIu64 " tls_version=%s tls_cipher=%s "
+	    "tls_group=%s echoes=%u\n",
 	    bench_mode_names[bench.mode], bench.conns,
 	    bench.mode == BENCH_ECHO || bench.mode == BENCH_BYTES ?
 	    bench.inflight : 0,
-	    bench.mode == BENCH_ECHO || bench.mode == BENCH_BYTES ?
-	    bench.size : 0, secs, bench.msgs, bench.frames, rate, mb,
-	    bench.handshakes,
-	    hs_rate, p50, p90, p99, p999, max, bench.open_at_end, bench.pings,
-	    bench.errors, cpu_us, per_op, cpu_pct, bench.rss_before,
-	    rss_after, kib, self_pct, be_pct);
+	    bench.mode == BENCH_ECHO || bench.mode == BENCH_BYTES ||
+	    bench.echoes > 0 ? bench.size : 0, secs, bench.msgs,
+	    bench.frames, rate, mb, bench.handshakes, hs_rate, p50, p90, p99,
+	    p999, max, bench.open_at_end, bench.pings, bench.errors, cpu_us,
+	    per_op, cpu_pct, bench.rss_before, rss_after, kib, self_pct,
+	    be_pct, bench.tls, bench.resumed,
+	    bench_or_dash(bench.tls_version), bench_or_dash(bench.tls_cipher),
+	    bench_or_dash(bench.tls_group), bench.echoes);
 	fflush(stdout);
 	if (bench.quiet)
 		return;
@@ -1673,9 +2062,13 @@ bench_report(void)
 		    p50, p99, p999, max);
 		break;
 	case BENCH_CONNECT:
-		fprintf(stderr, "connect: %u connectors, %.2fs: %.0f "
-		    "handshakes/s; latency p50 %.1f p99 %.1f p99.9 %.1f "
-		    "us\n", bench.conns, secs, hs_rate, p50, p99, p999);
+		fprintf(stderr, "connect: %u connectors", bench.conns);
+		if (bench.echoes > 0)
+			fprintf(stderr, " (%u echoes of %zu B each)",
+			    bench.echoes, bench.size);
+		fprintf(stderr, ", %.2fs: %.0f handshakes/s; latency p50 "
+		    "%.1f p99 %.1f p99.9 %.1f us\n", secs, hs_rate, p50, p99,
+		    p999);
 		break;
 	case BENCH_IDLE:
 		fprintf(stderr, "idle: %" PRIu64 " of %u connections open "
@@ -1692,6 +2085,13 @@ bench_report(void)
 		    "message", bench.rss_before, rss_after);
 	if (bench.mode == BENCH_IDLE && bench.npids > 0)
 		fprintf(stderr, "proxy: %.2f KiB per idle connection\n", kib);
+	if (bench.tls)
+		fprintf(stderr, "tls: %s %s %s, SNI %s; %" PRIu64 " of %"
+		    PRIu64 " handshakes resumed\n",
+		    bench_or_dash(bench.tls_version),
+		    bench_or_dash(bench.tls_cipher),
+		    bench_or_dash(bench.tls_group), bench.sni, bench.resumed,
+		    bench.handshakes);
 	fprintf(stderr, "load generator CPU %.1f%%%s; %" PRIu64 " pings "
 	    "answered; %" PRIu64 " errors\n", self_pct,
 	    self_pct > 90 ? " (saturated: the figures are its limit)" : "",
@@ -1741,7 +2141,7 @@ main(int argc, char *argv[])
 	for (k = 0; k < bench.conns; k++) {
 		bench.c[k].fd = -1;
 		bench.c[k].id = k;
-		if (bench.mode == BENCH_ECHO || bench.mode == BENCH_BYTES) {
+		if (bench.mode != BENCH_IDLE) {
 			bench.c[k].ring = calloc(bench.inflight,
 			    sizeof(uint64_t));
 			if (bench.c[k].ring == NULL)
@@ -1750,6 +2150,8 @@ main(int argc, char *argv[])
 	}
 	if ((bench.ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		benchws_fatalx("epoll_create1: %s", strerror(errno));
+	if (bench.tls)
+		bench_tls_init();
 
 	bench.now = bench.t0 = benchws_clock();
 	if (bench.npids > 0) {
@@ -1779,5 +2181,8 @@ main(int argc, char *argv[])
 		    "measured window\n");
 	}
 	bench_report();
+	while (bench.ntickets > 0)
+		SSL_SESSION_free(bench.tickets[--bench.ntickets]);
+	SSL_CTX_free(bench.tls_ctx);
 	return bench.errors == 0 ? 0 : 1;
 }
