@@ -166,6 +166,15 @@ session_set_state(struct session *s, enum session_state state)
 	}
 }
 
+/* The HTTP status the client is answered, as the access line and
+ * /metrics tell it. */
+void
+session_set_status(struct session *s, int status)
+{
+	s->status = status;
+	metrics_handshake(status);
+}
+
 /* Records why the session ends; the first reason wins. */
 void
 session_note_close(struct session *s, unsigned code, const char *by,
@@ -541,6 +550,9 @@ static void
 session_free(struct session *s)
 {
 	session_access_log(s);
+	session_count_traffic(s);
+	metrics_conn_close(&s->mc, s->status, s->close_code, s->closed_by,
+	    session_age(s) * 1000);
 	if (s->counted)
 		backend_session_close(s->rt->be, s->srv);
 	session_upgrade_free(s);
@@ -670,8 +682,10 @@ session_accept(struct event_base *base, unsigned worker, evutil_socket_t fd,
 	s->tls = tls != NULL;
 	s->id = atomic_fetch_add_explicit(&session_next_id, 1,
 	    memory_order_relaxed);
+	s->worker = worker;
 	s->base = base;
 	s->cfg = config_ref(cfg);
+	metrics_conn_open(&s->mc, worker);
 	gettimeofday(&s->started, NULL);
 	session_name_peer(s, sa, salen);
 	s->listen = cl;
