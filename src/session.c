@@ -747,6 +747,43 @@ session_accept(struct event_base *base, unsigned worker, evutil_socket_t fd,
 	    cfg->limits.handshake_timeout);
 }
 
+static void
+session_info(const struct session *s, struct session_info *si)
+{
+	si->id = s->id;
+	si->worker = s->worker;
+	snprintf(si->client, sizeof(si->client), "%s", s->peer);
+	snprintf(si->target, sizeof(si->target), "%s",
+	    s->target != NULL ? s->target : "");
+	si->route = s->mc.route;
+	snprintf(si->backend, sizeof(si->backend), "%s",
+	    s->rt != NULL ? s->rt->be->name : "");
+	snprintf(si->server, sizeof(si->server), "%s",
+	    s->srv != NULL ? s->srv->address : "");
+	si->state = session_state_names[s->state];
+	si->age_ms = session_age(s);
+	si->bytes_in = s->client.bytes_in;
+	si->msgs_in = s->client.msgs_in;
+	si->bytes_out = s->client.bytes_out;
+	si->msgs_out = s->client.msgs_out;
+}
+
+size_t
+session_describe(struct session_info *out, size_t max)
+{
+	struct session	*s;
+	size_t		 n = 0;
+
+	if (session_list.tqh_last == NULL)
+		return 0;	/* none accepted yet */
+	TAILQ_FOREACH(s, &session_list, entry) {
+		if (n == max)
+			break;
+		session_info(s, &out[n++]);
+	}
+	return n;
+}
+
 size_t
 session_count(void)
 {
