@@ -26,7 +26,7 @@ CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
 
 BUILD := build
-MODULES := backend cidr config conn entropy frame handshake http listener \
+MODULES := admin backend cidr config conn entropy frame handshake http listener \
 	log metrics notify privdrop proxyproto route \
 	session session_relay session_upgrade tls tls_client units utf8 worker
 OBJS := $(MODULES:%=$(BUILD)/%.o)

@@ -42,6 +42,12 @@ struct listener	*listener_start(struct listener_set *set, unsigned worker,
 int		 listener_reload_tls(struct listener_set *set,
 		    const struct config *cfg);
 
+/*
+ * The address a listening socket is bound to, with the port the kernel
+ * chose for port 0: "127.0.0.1:8080", "[::1]:8080", "?" if unknown.
+ */
+void		 listener_name(int fd, char *name, size_t size);
+
 /* Closes the sockets no worker took; frees the set and its TLS contexts. */
 void		 listener_set_free(struct listener_set *set);
 

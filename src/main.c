@@ -14,6 +14,12 @@
  * the certificates it has.  The rest of the configuration is read at
  * startup only, for now.
  *
+ * The admin listener (admin.c: /healthz, /metrics, /sessions), when
+ * configured, is bound with the other sockets, before privileges are
+ * dropped, and served from the main thread's loop; /healthz turns to 503
+ * as soon as a shutdown begins, so that load balancers stop sending
+ * clients while the workers close theirs.
+ *
  * Under systemd (Type=notify) the main thread reports READY=1 once every
  * listener is bound and the workers run, RELOADING=1 and READY=1 around
  * a reload, STOPPING=1 at shutdown, and the connection counts in STATUS=
@@ -32,10 +38,12 @@
 #include <openssl/opensslv.h>
 #include <yaml.h>
 
+#include "admin.h"
 #include "backend.h"
 #include "config.h"
 #include "listener.h"
 #include "log.h"
+#include "metrics.h"
 #include "notify.h"
 #include "privdrop.h"
 #include "session.h"
@@ -51,6 +59,7 @@
 static struct event_base	*main_base;
 static struct worker		**main_workers;
 static struct listener_set	*main_listeners;
+static struct admin		*main_admin;	/* NULL: no admin listener */
 static unsigned			 main_nworkers;
 static unsigned			 main_running;	/* workers not done yet */
 static bool			 main_stopping;
@@ -178,6 +187,8 @@ main_stop_cb(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	main_stopping = true;
+	if (main_admin != NULL)
+		admin_stopping(main_admin);
 	log_info("signal %d: shutting down", (int)sig);
 	notify_stopping();
 	notify_status("shutting down: closing every connection with 1001");
@@ -203,16 +214,19 @@ main_hup_cb(evutil_socket_t sig, short what, void *arg)
 	if (main_check_certificates(cfg, &main_say_log) == -1) {
 		log_warnx("SIGHUP: certificates not reloaded, the previous ones "
 		    "stay in use");
+		metrics_note_reload(false);
 		notify_ready("reload failed: certificates not reloaded, see "
 		    "the log");
 		return;
 	}
 	if (listener_reload_tls(main_listeners, cfg) == -1) {
 		log_warnx("SIGHUP: some certificates not reloaded");
+		metrics_note_reload(false);
 		notify_ready("reload failed: some certificates not reloaded, "
 		    "see the log");
 		return;
 	}
+	metrics_note_reload(true);
 	notify_ready("certificates reloaded");
 }
 
@@ -238,8 +252,8 @@ main_status_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * Binds every listening socket (and loads the certificates), gives up
- * root, then starts the workers on them.
+ * Binds every listening socket (and loads the certificates) and the
+ * admin listener, gives up root, then starts the workers on them.
  */
 static void
 main_start_workers(struct config *cfg)
@@ -247,7 +261,13 @@ main_start_workers(struct config *cfg)
 	struct listener_set	*set;
 	unsigned		 i, n = worker_count(cfg);
 
+	if (metrics_init(n) == -1)
+		fatalx("metrics: out of memory");
+	metrics_register(cfg);
 	if ((set = listener_bind(cfg, n)) == NULL)
+		fatalx("cannot listen, exiting");
+	if (cfg->admin != NULL &&
+	    (main_admin = admin_new(main_base, cfg)) == NULL)
 		fatalx("cannot listen, exiting");
 	if (privdrop(cfg) == -1)
 		fatalx("exiting");
@@ -262,6 +282,8 @@ main_start_workers(struct config *cfg)
 		main_running++;
 	}
 	main_listeners = set;	/* its TLS contexts serve until the end */
+	if (main_admin != NULL)
+		admin_set_workers(main_admin, main_workers, main_nworkers);
 }
 
 static void
@@ -271,6 +293,8 @@ main_free_workers(void)
 
 	for (i = 0; i < main_nworkers; i++)
 		worker_free(main_workers[i]);
+	/* After the workers: questions to them refer to it. */
+	admin_free(main_admin);
 	free(main_workers);
 	listener_set_free(main_listeners);
 }
