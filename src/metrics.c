@@ -97,6 +97,8 @@ static const char *const metrics_sides[] = { "client", "backend", "wsgate" };
 #define METRICS_NSIDES	(sizeof(metrics_sides) / sizeof(metrics_sides[0]))
 
 static unsigned			 metrics_nworkers;
+static struct metrics_series	*metrics_unrouted;	/* METRICS_NO_ROUTE:
+							   every accept's */
 static double			 metrics_start_time;
 static struct metrics_table	 metrics_routes = {
 	PTHREAD_MUTEX_INITIALIZER, 0, { NULL }, true
@@ -247,8 +249,8 @@ metrics_init(unsigned nworkers)
 	metrics_nworkers = nworkers > 0 ? nworkers : 1;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	metrics_start_time = (double)ts.tv_sec + ts.tv_nsec / 1e9;
-	return metrics_lookup(&metrics_routes, METRICS_NO_ROUTE) == NULL ?
-	    -1 : 0;
+	metrics_unrouted = metrics_lookup(&metrics_routes, METRICS_NO_ROUTE);
+	return metrics_unrouted == NULL ? -1 : 0;
 }
 
 void
@@ -283,8 +285,7 @@ metrics_conn_open(struct metrics_conn *mc, unsigned worker)
 	mc->route = METRICS_NO_ROUTE;
 	if (metrics_nworkers == 0)
 		return;		/* metrics_init() not called: unit tests */
-	mc->slot = metrics_slot(metrics_lookup(&metrics_routes,
-	    METRICS_NO_ROUTE), worker);
+	mc->slot = metrics_slot(metrics_unrouted, worker);
 	if (mc->slot != NULL)
 		metrics_add_own(&mc->slot->active, 1);
 }
