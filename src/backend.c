@@ -451,6 +451,17 @@ backend_session_close(struct backend *be, struct backend_server *srv)
 	backend_unlock(be);
 }
 
+bool
+backend_server_healthy(struct backend *be, const struct backend_server *srv)
+{
+	bool	up;
+
+	backend_lock(be);
+	up = backend_server_up(be, srv, backend_now());
+	backend_unlock(be);
+	return up;
+}
+
 uint64_t
 backend_now(void)
 {

@@ -85,6 +85,10 @@ void	backend_session_close(struct backend *be, struct backend_server *srv);
 bool	backend_server_up(const struct backend *be,
 	    const struct backend_server *srv, uint64_t now);
 
+/* backend_server_up() now, under be->lock: for other threads (/metrics). */
+bool	backend_server_healthy(struct backend *be,
+	    const struct backend_server *srv);
+
 /* Monotonic clock in milliseconds. */
 uint64_t backend_now(void);
 

@@ -575,12 +575,13 @@ config_resolve(const char *address, bool numeric_host,
 
 /* listen: ------------------------------------------------------------- */
 
+/* An address to listen on: an IP address and port, kept as written. */
 static void
-config_listen_address(struct config_ctx *ctx, yaml_node_t *node,
-    const char *path, void *obj)
+config_bind_address(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, char **address, struct sockaddr_storage *ss,
+    socklen_t *sslen)
 {
-	struct config_listen	*ls = obj;
-	const char		*s, *errstr;
+	const char	*s, *errstr;
 
 	if ((s = config_scalar(ctx, node, path)) == NULL)
 		return;
@@ -589,11 +590,21 @@ config_listen_address(struct config_ctx *ctx, yaml_node_t *node,
 		    "unix socket listeners are not supported yet");
 		return;
 	}
-	if (config_resolve(s, true, &ls->ss, &ls->sslen, &errstr) == -1) {
+	if (config_resolve(s, true, ss, sslen, &errstr) == -1) {
 		config_error(ctx, node, path, "\"%s\": %s", s, errstr);
 		return;
 	}
-	ls->address = config_strdup(s);
+	*address = config_strdup(s);
+}
+
+static void
+config_listen_address(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, void *obj)
+{
+	struct config_listen	*ls = obj;
+
+	config_bind_address(ctx, node, path, &ls->address, &ls->ss,
+	    &ls->sslen);
 }
 
 /*
@@ -2070,6 +2081,33 @@ config_check_proxy_listeners(struct config_ctx *ctx)
 	}
 }
 
+/* admin: -------------------------------------------------------------- */
+
+static void
+config_admin_address(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, void *obj)
+{
+	struct config_admin	*ad = obj;
+
+	config_bind_address(ctx, node, path, &ad->address, &ad->ss,
+	    &ad->sslen);
+}
+
+static const struct config_key config_admin_keys[] = {
+	{ "address", config_admin_address, true, { 0 } },
+	{ NULL, NULL, false, { 0 } }
+};
+
+static void
+config_admin(struct config_ctx *ctx, yaml_node_t *node, const char *path,
+    void *obj)
+{
+	struct config	*cfg = obj;
+
+	cfg->admin = config_calloc(1, sizeof(*cfg->admin));
+	config_mapping(ctx, node, path, config_admin_keys, cfg->admin);
+}
+
 /* top level: ---------------------------------------------------------- */
 
 static const struct config_key config_top_keys[] = {
@@ -2079,6 +2117,7 @@ static const struct config_key config_top_keys[] = {
 	{ "user", config_user, false, { 0 } },
 	{ "group", config_group, false, { 0 } },
 	{ "log", config_log, false, { 0 } },
+	{ "admin", config_admin, false, { 0 } },
 	{ "limits", config_limits_key, false, { 0 } },
 	{ "backends", config_backends, false, { 0 } },
 	{ "routes", config_routes, true, { 0 } },
@@ -2139,6 +2178,9 @@ config_free(struct config *cfg)
 	}
 	free(cfg->listens);
 	free(cfg->trusted_proxies);
+	if (cfg->admin != NULL)
+		free(cfg->admin->address);
+	free(cfg->admin);
 	free(cfg->user);
 	free(cfg->group);
 	for (i = 0; i < cfg->nbackends; i++) {

@@ -97,6 +97,16 @@ struct config_listen {
 };
 
 /*
+ * admin: the HTTP listener of /metrics, /healthz and /sessions (admin.c),
+ * on an IP address and port like a listen address.
+ */
+struct config_admin {
+	char			*address;	/* as written */
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+};
+
+/*
  * backends.NAME.tls: the servers of the backend speak TLS.  As for
  * listen[].tls, the files are not opened here: backend_tls_init()
  * builds the context at startup and for "wsgate -t".
@@ -235,6 +245,7 @@ struct config {
 						   headers and X-Forwarded-For
 						   are believed; NULL if none */
 	size_t			 ntrusted_proxies;
+	struct config_admin	*admin;		/* NULL: no admin listener */
 	enum log_level		 log_level;
 	enum log_format		 log_format;
 	bool			 log_access;	/* a line per connection */

@@ -115,8 +115,7 @@ listener_error_cb(struct evconnlistener *evl, void *arg)
 	    evutil_socket_error_to_string(err));
 }
 
-/* The bound address, with the port the kernel chose for port 0. */
-static void
+void
 listener_name(int fd, char *name, size_t size)
 {
 	struct sockaddr_storage	 ss;

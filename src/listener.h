@@ -39,6 +39,12 @@ struct listener	*listener_start(struct listener_set *set, unsigned worker,
 		    struct event_base *base, struct config *cfg,
 		    struct listener *old);
 
+/*
+ * The address a listening socket is bound to, with the port the kernel
+ * chose for port 0: "127.0.0.1:8080", "[::1]:8080", "?" if unknown.
+ */
+void		 listener_name(int fd, char *name, size_t size);
+
 /* Closes the sockets no worker took; frees the set and its TLS servers. */
 void		 listener_set_free(struct listener_set *set);
 

@@ -17,6 +17,12 @@
  * generation, while every running session keeps the one it started with
  * (reference counted) unless its route asks to be drained.
  *
+ * The admin listener (admin.c: /healthz, /metrics, /sessions), when
+ * configured, is bound with the other sockets, before privileges are
+ * dropped, and served from the main thread's loop; /healthz turns to 503
+ * as soon as a shutdown begins, so that load balancers stop sending
+ * clients while the workers close theirs.
+ *
  * Under systemd (Type=notify) the main thread reports READY=1 once every
  * listener is bound and the workers run, RELOADING=1 and READY=1 around
  * a reload, STOPPING=1 at shutdown, and the connection counts in STATUS=
@@ -35,10 +41,12 @@
 #include <openssl/opensslv.h>
 #include <yaml.h>
 
+#include "admin.h"
 #include "backend.h"
 #include "config.h"
 #include "listener.h"
 #include "log.h"
+#include "metrics.h"
 #include "notify.h"
 #include "privdrop.h"
 #include "session.h"
@@ -61,6 +69,7 @@ static unsigned			 main_reloading;	/* workers to answer */
 static bool			 main_reload_again;	/* SIGHUP meanwhile */
 static struct worker		**main_workers;
 static struct listener_set	*main_listeners;
+static struct admin		*main_admin;	/* NULL: no admin listener */
 static unsigned			 main_nworkers;
 static unsigned			 main_running;	/* workers not done yet */
 static bool			 main_stopping;
@@ -188,6 +197,8 @@ main_stop_cb(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	main_stopping = true;
+	if (main_admin != NULL)
+		admin_stopping(main_admin);
 	log_info("signal %d: shutting down", (int)sig);
 	notify_stopping();
 	notify_status("shutting down: closing every connection with 1001");
@@ -239,6 +250,7 @@ main_reload_failed(const char *why)
 {
 	log_warnx("reload failed: %s; generation %u stays in use", why,
 	    main_generation);
+	metrics_note_reload(false);
 	notify_ready_status("reload failed (%s), generation %u stays in use; "
 	    "see the log", why, main_generation);
 }
@@ -302,6 +314,10 @@ main_reload(void)
 	log_set_level(cfg->log_level);
 	log_set_format(cfg->log_format);
 	main_generation++;
+	metrics_register(cfg);
+	metrics_note_reload(true);
+	if (main_admin != NULL)
+		admin_set_config(main_admin, cfg);
 	main_old_listeners = main_listeners;
 	main_listeners = set;
 	main_reloading = main_nworkers;
@@ -362,8 +378,8 @@ main_status_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * Binds every listening socket (and loads the certificates), gives up
- * root, then starts the workers on them.
+ * Binds every listening socket (and loads the certificates) and the
+ * admin listener, gives up root, then starts the workers on them.
  */
 static void
 main_start_workers(struct config *cfg)
@@ -371,7 +387,13 @@ main_start_workers(struct config *cfg)
 	struct listener_set	*set;
 	unsigned		 i, n = worker_count(cfg);
 
+	if (metrics_init(n) == -1)
+		fatalx("metrics: out of memory");
+	metrics_register(cfg);
 	if ((set = listener_bind(cfg, n, NULL)) == NULL)
+		fatalx("cannot listen, exiting");
+	if (cfg->admin != NULL &&
+	    (main_admin = admin_new(main_base, cfg)) == NULL)
 		fatalx("cannot listen, exiting");
 	if (privdrop(cfg) == -1)
 		fatalx("exiting");
@@ -386,6 +408,8 @@ main_start_workers(struct config *cfg)
 		main_running++;
 	}
 	main_listeners = set;
+	if (main_admin != NULL)
+		admin_set_workers(main_admin, main_workers, main_nworkers);
 }
 
 static void
@@ -395,6 +419,8 @@ main_free_workers(void)
 
 	for (i = 0; i < main_nworkers; i++)
 		worker_free(main_workers[i]);
+	/* After the workers: questions to them refer to it. */
+	admin_free(main_admin);
 	free(main_workers);
 	listener_set_free(main_listeners);
 	listener_set_free(main_old_listeners);

@@ -166,6 +166,15 @@ session_set_state(struct session *s, enum session_state state)
 	}
 }
 
+/* The HTTP status the client is answered, as the access line and
+ * /metrics tell it. */
+void
+session_set_status(struct session *s, int status)
+{
+	s->status = status;
+	metrics_handshake(status);
+}
+
 /* Records why the session ends; the first reason wins. */
 void
 session_note_close(struct session *s, unsigned code, const char *by,
@@ -541,6 +550,9 @@ static void
 session_free(struct session *s)
 {
 	session_access_log(s);
+	session_count_traffic(s);
+	metrics_conn_close(&s->mc, s->status, s->close_code, s->closed_by,
+	    session_age(s) * 1000);
 	if (s->counted)
 		backend_session_close(s->rt->be, s->srv);
 	session_upgrade_free(s);
@@ -674,8 +686,10 @@ session_accept(struct event_base *base, unsigned worker, evutil_socket_t fd,
 	s->tls = tls != NULL;
 	s->id = atomic_fetch_add_explicit(&session_next_id, 1,
 	    memory_order_relaxed);
+	s->worker = worker;
 	s->base = base;
 	s->cfg = config_ref(cfg);
+	metrics_conn_open(&s->mc, worker);
 	gettimeofday(&s->started, NULL);
 	session_name_peer(s, sa, salen);
 	s->listen = cl;
@@ -735,6 +749,43 @@ session_accept(struct event_base *base, unsigned worker, evutil_socket_t fd,
 	session_arm(s->timer, s->tls && cfg->limits.tls_handshake_timeout <
 	    cfg->limits.handshake_timeout ? cfg->limits.tls_handshake_timeout :
 	    cfg->limits.handshake_timeout);
+}
+
+static void
+session_info(const struct session *s, struct session_info *si)
+{
+	si->id = s->id;
+	si->worker = s->worker;
+	snprintf(si->client, sizeof(si->client), "%s", s->peer);
+	snprintf(si->target, sizeof(si->target), "%s",
+	    s->target != NULL ? s->target : "");
+	si->route = s->mc.route;
+	snprintf(si->backend, sizeof(si->backend), "%s",
+	    s->rt != NULL ? s->rt->be->name : "");
+	snprintf(si->server, sizeof(si->server), "%s",
+	    s->srv != NULL ? s->srv->address : "");
+	si->state = session_state_names[s->state];
+	si->age_ms = session_age(s);
+	si->bytes_in = s->client.bytes_in;
+	si->msgs_in = s->client.msgs_in;
+	si->bytes_out = s->client.bytes_out;
+	si->msgs_out = s->client.msgs_out;
+}
+
+size_t
+session_describe(struct session_info *out, size_t max)
+{
+	struct session	*s;
+	size_t		 n = 0;
+
+	if (session_list.tqh_last == NULL)
+		return 0;	/* none accepted yet */
+	TAILQ_FOREACH(s, &session_list, entry) {
+		if (n == max)
+			break;
+		session_info(s, &out[n++]);
+	}
+	return n;
 }
 
 size_t

@@ -28,6 +28,30 @@ void	session_accept(struct event_base *base, unsigned worker,
 	    struct config *cfg, const struct config_listen *cl,
 	    struct tls_server *tls);
 
+/*
+ * One live session as /sessions shows it: copies, so that it outlives
+ * the session; route and state are static strings.
+ */
+struct session_info {
+	uint64_t	 id;
+	unsigned	 worker;
+	char		 client[64];		/* address:port */
+	char		 target[1100];		/* as logged, "" before the head */
+	const char	*route;			/* metrics label, "-": none */
+	char		 backend[128];		/* "" before the route */
+	char		 server[128];		/* "" when none is connected */
+	const char	*state;			/* "relaying", ... */
+	uint64_t	 age_ms;
+	uint64_t	 bytes_in, msgs_in;	/* from the client */
+	uint64_t	 bytes_out, msgs_out;	/* to the client */
+};
+
+/*
+ * Describes up to max sessions of the calling worker thread in out, in
+ * the order they were accepted; returns how many.
+ */
+size_t	session_describe(struct session_info *out, size_t max);
+
 /* Number of live sessions of the calling worker thread. */
 size_t	session_count(void);
 

@@ -24,6 +24,7 @@
 #include "frame.h"
 #include "handshake.h"
 #include "http.h"
+#include "metrics.h"
 #include "tls.h"
 
 /* The longest request target kept for the logs. */
@@ -85,12 +86,14 @@ struct session_upgrade {
 	char			*passthrough;	/* its 101's header lines */
 	struct backend_attempt	 attempt;
 	bool			 timed_out;	/* last failure: a timeout */
+	uint64_t		 connect_start;	/* metrics_now_us() */
 	size_t			 body_left;	/* REFUSING: bytes to pass */
 };
 
 struct session {
 	TAILQ_ENTRY(session)	 entry;
 	uint64_t		 id;
+	unsigned		 worker;	/* whose thread it lives on */
 	enum session_state	 state;
 	struct event_base	*base;
 	struct config		*cfg;
@@ -136,12 +139,14 @@ struct session {
 	const char		*reason;
 	bool			 closed;	/* session_close() was called */
 	bool			 counted;	/* backend_session_open() done */
+	struct metrics_conn	 mc;		/* its counters, /metrics */
 };
 
 /* session.c */
 void	session_name_peer(struct session *, const struct sockaddr *,
 	    socklen_t);
 void	session_set_state(struct session *, enum session_state);
+void	session_set_status(struct session *, int);
 void	session_arm(struct event *, uint64_t);
 void	session_note_close(struct session *, unsigned, const char *,
 	    const char *);
@@ -171,6 +176,7 @@ void	session_upgrade_free(struct session *);
 /* session_relay.c */
 void	session_start_relay(struct session *);
 void	session_relay_read(struct endpoint *, uint8_t *, size_t);
+void	session_count_traffic(struct session *);
 void	session_relay_drained(struct endpoint *);
 void	session_relay_event(struct endpoint *, enum conn_event);
 void	session_close_peers(struct session *, uint16_t, uint16_t,

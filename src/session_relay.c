@@ -404,6 +404,17 @@ session_bytes_eof(struct endpoint *src)
 
 /* entry points from session.c ----------------------------------------- */
 
+/*
+ * Adds what the client's counters gained to its route's: once per read,
+ * not per message, so that /metrics costs the relay next to nothing.
+ */
+void
+session_count_traffic(struct session *s)
+{
+	metrics_conn_traffic(&s->mc, s->client.bytes_in, s->client.msgs_in,
+	    s->client.bytes_out, s->client.msgs_out);
+}
+
 void
 session_relay_read(struct endpoint *src, uint8_t *data, size_t len)
 {
@@ -411,6 +422,7 @@ session_relay_read(struct endpoint *src, uint8_t *data, size_t len)
 		session_read_frames(src, data, len);
 	else
 		session_read_bytes(src, data, len);
+	session_count_traffic(src->s);
 }
 
 /* ep's output drained to its low watermark: resume what feeds it. */

@@ -47,7 +47,7 @@ session_reject(struct session *s, const struct handshake_result *hr)
 	char	buf[512];
 	size_t	n;
 
-	s->status = hr->status;
+	session_set_status(s, hr->status);
 	session_note_close(s, 0, "wsgate", hr->reason);
 	log_info("session %llu: %s %s: %d %s", (unsigned long long)s->id,
 	    s->peer, session_target(s), hr->status, hr->reason);
@@ -69,7 +69,7 @@ session_send_101(struct session *s, const struct handshake_result *hr)
 		session_close(s, "out of memory");
 		return;
 	}
-	s->status = 101;
+	session_set_status(s, 101);
 	n = handshake_format(hr, buf, size);
 	(void)conn_write(s->client.conn, buf, n);
 	free(buf);
@@ -110,6 +110,7 @@ session_handshake_done(struct session *s)
 	struct handshake_result	*hr = &s->up->hr;
 
 	s->rt = hr->rt;
+	metrics_conn_route(&s->mc, s->cfg, s->rt);
 	if (hr->status != 101) {
 		session_reject(s, hr);
 		return;
@@ -321,6 +322,7 @@ session_connect_server(struct session *s)
 	socklen_t		 sslen;
 	int			 fd, saved;
 
+	s->up->connect_start = metrics_now_us();
 	if ((fd = backend_socket(s->rt->be, s->srv, &ss, &sslen)) == -1)
 		return -1;
 	if ((s->backend.conn = conn_new(s->base, fd)) == NULL) {
@@ -446,6 +448,8 @@ session_connected(struct session *s)
 {
 	log_debug("session %llu: connected to %s", (unsigned long long)s->id,
 	    s->srv->address);
+	metrics_backend_connect(s->rt->be->name, metrics_now_us() -
+	    s->up->connect_start);
 	if (s->rt->be->type == BACKEND_WEBSOCKET) {
 		session_upstream_request(s);
 		return;
@@ -495,7 +499,7 @@ session_refuse(struct session *s, const struct http_response *resp)
 	size_t				 len;
 	unsigned long long		 body = SESSION_REFUSAL_BODY;
 
-	s->status = resp->status;
+	session_set_status(s, resp->status);
 	session_note_close(s, 0, "backend", "backend refused the upgrade");
 	log_info("session %llu: %s %s: backend %s answered %d",
 	    (unsigned long long)s->id, s->peer, session_target(s), s->srv->address,

@@ -5,10 +5,14 @@
  * The bases are not shared, so libevent runs without locks
  * (evthread_use_pthreads is never called): the main thread reaches a
  * worker only through the worker's command pipe, one byte per command,
- * and the worker answers through its done pipe: a byte when a reload is
- * applied, another once its loop has ended.  A reload's new generation
- * travels in the worker struct, written by main before the command byte
- * and read by the worker after it (the pipe orders the two).
+ * and the worker answers through its done pipe: when a reload is
+ * applied, once its loop has ended, and with the sessions it was asked
+ * to describe.  A question and its answer carry a pointer behind their
+ * byte: the struct travels with the message, so only one thread at a
+ * time touches it (each message is written whole, being shorter than
+ * PIPE_BUF).  A reload's new generation travels in the worker struct,
+ * written by main before the command byte and read by the worker after
+ * it (the pipe orders the two).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,9 +29,10 @@
 #define WORKER_CMD_SHUTDOWN	'S'	/* graceful: close 1001, wait */
 #define WORKER_CMD_STOP		'Q'	/* at once */
 #define WORKER_CMD_RELOAD	'R'	/* take next_set and next_cfg */
-
-#define WORKER_DONE_RELOADED	'r'
-#define WORKER_DONE_FINISHED	'd'
+#define WORKER_CMD_DESCRIBE	'L'	/* + pointer: describe sessions */
+#define WORKER_REPLY_DONE	'd'	/* the loop has ended */
+#define WORKER_REPLY_DESCRIBED	'l'	/* + pointer: here they are */
+#define WORKER_REPLY_RELOADED	'r'	/* the new generation is in use */
 
 struct worker {
 	unsigned		 id;
@@ -44,6 +49,7 @@ struct worker {
 	struct event		*deadline;	/* on base: shutdown bound */
 	struct event		*done_ev;	/* on the main base */
 	bool			 stopping;
+	bool			 finished;	/* main thread: done came */
 	void			(*done_cb)(unsigned, void *);
 	void			(*reloaded_cb)(unsigned, void *);
 	void			*done_arg;
@@ -101,11 +107,45 @@ worker_begin_shutdown(struct worker *w)
 	session_shutdown_all(worker_all_closed);
 }
 
-static void
-worker_answer(struct worker *w, char c)
+/* A byte and, for some messages, a pointer, in one write. */
+static int
+worker_write_msg(int fd, char type, void *ptr)
 {
-	if (write(w->done[1], &c, 1) != 1)
-		log_warn("worker %u: cannot answer the main thread", w->id);
+	char	msg[1 + sizeof(ptr)];
+	size_t	len = ptr != NULL ? sizeof(msg) : 1;
+
+	msg[0] = type;
+	memcpy(msg + 1, &ptr, sizeof(ptr));
+	return write(fd, msg, len) == (ssize_t)len ? 0 : -1;
+}
+
+/* The pointer behind a message's byte, written with it. */
+static void *
+worker_read_ptr(int fd)
+{
+	void	*ptr;
+
+	if (read(fd, &ptr, sizeof(ptr)) != (ssize_t)sizeof(ptr))
+		return NULL;
+	return ptr;
+}
+
+/* On the worker's thread: its sessions into l, then back to main. */
+static void
+worker_describe_sessions(struct worker *w, struct worker_listing *l)
+{
+	size_t	n = session_count();
+
+	l->worker = w->id;
+	l->live = n;
+	if (n > l->max)
+		n = l->max;
+	if (n > 0 && (l->sessions = calloc(n, sizeof(*l->sessions))) == NULL)
+		l->failed = true;
+	else
+		l->count = session_describe(l->sessions, n);
+	if (worker_write_msg(w->done[1], WORKER_REPLY_DESCRIBED, l) == -1)
+		log_warn("worker %u: cannot answer", w->id);
 }
 
 /*
@@ -126,14 +166,16 @@ worker_reload(struct worker *w)
 	w->next_set = NULL;
 	config_unref(old);
 	session_reload(w->cfg);
-	worker_answer(w, WORKER_DONE_RELOADED);
+	if (worker_write_msg(w->done[1], WORKER_REPLY_RELOADED, NULL) == -1)
+		log_warn("worker %u: cannot answer the main thread", w->id);
 }
 
 static void
 worker_cmd_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct worker	*w = arg;
-	char		 cmd;
+	struct worker		*w = arg;
+	struct worker_listing	*l;
+	char			 cmd;
 
 	(void)what;
 	while (read(fd, &cmd, 1) == 1) {
@@ -143,6 +185,9 @@ worker_cmd_cb(evutil_socket_t fd, short what, void *arg)
 			event_base_loopbreak(w->base);
 		else if (cmd == WORKER_CMD_RELOAD)
 			worker_reload(w);
+		else if (cmd == WORKER_CMD_DESCRIBE &&
+		    (l = worker_read_ptr(fd)) != NULL)
+			worker_describe_sessions(w, l);
 	}
 }
 
@@ -156,24 +201,33 @@ worker_main(void *arg)
 	session_drop_all();
 	listener_free(w->listener);
 	w->listener = NULL;
-	worker_answer(w, WORKER_DONE_FINISHED);
+	if (worker_write_msg(w->done[1], WORKER_REPLY_DONE, NULL) == -1)
+		log_warn("worker %u: cannot report its end", w->id);
 	return NULL;
 }
 
-/* On the main thread: the worker's loop has ended. */
+/* On the main thread: an answer, or the worker's loop has ended. */
 static void
 worker_done_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct worker	*w = arg;
-	char		 c;
+	struct worker		*w = arg;
+	struct worker_listing	*l;
+	char			 c;
 
 	(void)what;
-	while (read(fd, &c, 1) == 1) {
-		if (c == WORKER_DONE_RELOADED) {
-			w->reloaded_cb(w->id, w->done_arg);
-			continue;
-		}
+	if (read(fd, &c, 1) != 1)
+		return;
+	switch (c) {
+	case WORKER_REPLY_RELOADED:
+		w->reloaded_cb(w->id, w->done_arg);
+		return;
+	case WORKER_REPLY_DESCRIBED:
+		if ((l = worker_read_ptr(fd)) != NULL)
+			l->done(l, l->arg);
+		return;
+	default:
 		event_del(w->done_ev);
+		w->finished = true;
 		w->done_cb(w->id, w->done_arg);
 		return;
 	}
@@ -182,8 +236,38 @@ worker_done_cb(evutil_socket_t fd, short what, void *arg)
 static void
 worker_send(struct worker *w, char cmd)
 {
-	if (write(w->cmd[1], &cmd, 1) != 1)
+	if (worker_write_msg(w->cmd[1], cmd, NULL) == -1)
 		log_warn("worker %u: command", w->id);
+}
+
+int
+worker_describe(struct worker *w, struct worker_listing *l)
+{
+	if (w->finished)
+		return -1;
+	if (worker_write_msg(w->cmd[1], WORKER_CMD_DESCRIBE, l) == -1) {
+		log_warn("worker %u: command", w->id);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Questions the worker's loop did not get to before it ended are
+ * answered as failed, so that the asker can free them.
+ */
+static void
+worker_fail_questions(struct worker *w)
+{
+	struct worker_listing	*l;
+	char			 cmd;
+
+	while (read(w->cmd[0], &cmd, 1) == 1)
+		if (cmd == WORKER_CMD_DESCRIBE &&
+		    (l = worker_read_ptr(w->cmd[0])) != NULL) {
+			l->failed = true;
+			l->done(l, l->arg);
+		}
 }
 
 void
@@ -288,6 +372,8 @@ worker_free(struct worker *w)
 		return;
 	if (w->running)
 		pthread_join(w->thread, NULL);
+	if (w->cmd[0] != -1)
+		worker_fail_questions(w);
 	listener_free(w->listener);
 	if (w->cmd_ev != NULL)
 		event_free(w->cmd_ev);

@@ -5,11 +5,15 @@
  * session it accepted; nothing of a session is touched by another
  * thread, so the relay path takes no lock.  The main thread talks to a
  * worker through a pipe (commands) and hears back through another
- * (finished).  All workers share the configuration generation, read
- * only, and hold a reference to it.
+ * (finished, and the answers to its questions).  All workers share the
+ * configuration generation, read only, and hold a reference to it.
  */
 #ifndef WSGATE_WORKER_H
 #define WSGATE_WORKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include <event2/event.h>
 
@@ -17,6 +21,24 @@
 #include "listener.h"
 
 struct worker;
+struct session_info;
+
+/* A question to a worker about its sessions (the admin's /sessions). */
+struct worker_listing {
+	/* Set by the asker. */
+	size_t			 max;		/* sessions described at most */
+	uint64_t		 seq;		/* the asker's, left as it is */
+	void			(*done)(struct worker_listing *, void *);
+	void			*arg;
+	/* The worker's answer. */
+	unsigned		 worker;
+	struct session_info	*sessions;	/* count of them; the asker
+						   frees it */
+	size_t			 count;
+	size_t			 live;		/* sessions the worker has */
+	bool			 failed;	/* not answered: out of memory,
+						   or the worker had ended */
+};
 
 /* The number of workers cfg asks for (auto: one per online CPU). */
 unsigned	 worker_count(const struct config *cfg);
@@ -45,6 +67,15 @@ void		 worker_reload_to(struct worker *w, struct listener_set *set,
  * for the close handshakes (at most close_timeout and a second).
  */
 void		 worker_shutdown(struct worker *w);
+
+/*
+ * Asks w to describe its sessions in l.  l belongs to w until
+ * l->done(l, l->arg) is called, from the main loop, on the main thread:
+ * once the worker has answered, or with l->failed set when it cannot
+ * (its loop has ended; at the latest from worker_free()).  Returns -1,
+ * without calling done, when w has finished already.
+ */
+int		 worker_describe(struct worker *w, struct worker_listing *l);
 
 /* Stops at once, sessions and all. */
 void		 worker_stop(struct worker *w);

@@ -177,7 +177,9 @@ def tcp_backend(*ports, connect_timeout="2s"):
 # The daemon
 # ---------------------------------------------------------------------------
 
-LISTEN_RE = re.compile(r"listening on 127\.0\.0\.1:(\d+)")
+# The WebSocket listeners; the admin listener logs "admin listening on".
+LISTEN_RE = re.compile(r"(?<!admin )listening on 127\.0\.0\.1:(\d+)")
+ADMIN_RE = re.compile(r"admin listening on 127\.0\.0\.1:(\d+)")
 
 
 def _die_with_parent():
@@ -255,7 +257,8 @@ def as_root_on_purpose(config_text):
 
 
 class Wsgate:
-    """A running wsgate: .pid, .port, .ports, .log(), .stop()."""
+    """A running wsgate: .pid, .port, .ports, .admin_port, .log(),
+    .stop()."""
 
     def __init__(self, config_text, args=(), startup_timeout=10.0,
                  env=None):
@@ -288,6 +291,13 @@ class Wsgate:
 
     def log(self):
         return self._out.text()
+
+    @property
+    def admin_port(self):
+        """The port of the admin listener (admin: in the config)."""
+        m = ADMIN_RE.search(self.log())
+        check(m is not None, "wsgate logged no 'admin listening on'")
+        return int(m.group(1))
 
     def wait_log(self, pattern, timeout=10.0, start=0):
         """Waits until pattern (regex) appears in the log after offset

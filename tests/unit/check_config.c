@@ -1129,8 +1129,15 @@ static const struct config_error_vector config_error_vectors[] = {
 	{ "unknown key at top level",
 	  CFG_LISTEN CFG_ROUTES "bogus: 1\n",
 	  NAME ":6:1: bogus: unknown key (expected one of: listen, "
-	  "trusted_proxies, workers, user, group, log, limits, backends, "
-	  "routes)\n" },
+	  "trusted_proxies, workers, user, group, log, admin, limits, "
+	  "backends, routes)\n" },
+	{ "admin without an address",
+	  CFG_LISTEN CFG_ROUTES "admin: { }\n",
+	  NAME ":6:8: admin: missing key \"address\"\n" },
+	{ "admin address not an IP address",
+	  CFG_LISTEN CFG_ROUTES "admin: { address: \"localhost:9090\" }\n",
+	  NAME ":6:19: admin.address: \"localhost:9090\": must be an IP "
+	  "address and port, e.g. \"0.0.0.0:80\" or \"[::]:80\"\n" },
 	{ "unknown user",
 	  CFG_LISTEN CFG_ROUTES "user: no-such-user-wsgate\n",
 	  NAME ":6:7: user: no such user \"no-such-user-wsgate\"\n" },
@@ -2158,8 +2165,8 @@ static const char config_many_errors[] =
 	NAME ":22:20: routes[2].match.host: \"a b\" must be a host name "
 	    "without port\n"
 	NAME ":23:1: extra: unknown key (expected one of: listen, "
-	    "trusted_proxies, workers, user, group, log, limits, backends, "
-	    "routes)\n"
+	    "trusted_proxies, workers, user, group, log, admin, limits, "
+	    "backends, routes)\n"
 	NAME ":16:14: routes[0].backend: unknown backend \"nope\"\n";
 
 START_TEST(test_config_error_many)
