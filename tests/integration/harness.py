@@ -294,9 +294,12 @@ class Wsgate:
 
     @property
     def admin_port(self):
-        """The port of the admin listener (admin: in the config)."""
-        m = ADMIN_RE.search(self.log())
-        check(m is not None, "wsgate logged no 'admin listening on'")
+        """The port of the admin listener (admin: in the config), bound
+        after the WebSocket listeners: waited for."""
+        try:
+            m = self.wait_log(ADMIN_RE, 10)
+        except TestFailure:
+            raise TestFailure("wsgate logged no 'admin listening on'")
         return int(m.group(1))
 
     def wait_log(self, pattern, timeout=10.0, start=0):

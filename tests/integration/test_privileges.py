@@ -37,40 +37,35 @@ def echo_works(gw):
     ws.close()
 
 
+def started_as(extra, uid, gid, user="nobody"):
+    """wsgate started as root with extra config lines: it says it became
+    uid/gid, and every thread's ids and groups in /proc agree."""
+    gw = h.start_wsgate(config(extra))
+    gw.wait_log(r"info: running as user %s \(uid %d, gid %d\)"
+                % (user, uid, gid), 5)
+    for tid in os.listdir("/proc/%d/task" % gw.pid):
+        got = ids(int(tid))
+        check(got["Uid"] == [uid] * 4, "thread %s uids %r" % (tid, got["Uid"]))
+        check(got["Gid"] == [gid] * 4, "thread %s gids %r" % (tid, got["Gid"]))
+        check(got["Groups"] == [gid], "thread %s groups %r"
+              % (tid, got["Groups"]))
+    echo_works(gw)
+
+
 def test_drops_to_user_and_its_group():
     if not ROOT:
         print("    not root: nothing to drop (runs on CI as root)")
         return
     nobody = pwd.getpwnam("nobody")
-    gw = h.start_wsgate(config("user: nobody\n"))
-    gw.wait_log(r"info: running as user nobody \(uid %d, gid %d\)"
-                % (nobody.pw_uid, nobody.pw_gid), 5)
-    got = ids(gw.pid)
-    check(got["Uid"] == [nobody.pw_uid] * 4, "uids %r" % got["Uid"])
-    check(got["Gid"] == [nobody.pw_gid] * 4, "gids %r" % got["Gid"])
-    check(got["Groups"] == [nobody.pw_gid], "groups %r" % got["Groups"])
-    echo_works(gw)
-    # The worker threads too: each task has the ids.
-    for tid in os.listdir("/proc/%d/task" % gw.pid):
-        t = ids(int(tid))
-        check(t["Uid"] == [nobody.pw_uid] * 4, "thread %s uids %r"
-              % (tid, t["Uid"]))
+    started_as("user: nobody\n", nobody.pw_uid, nobody.pw_gid)
 
 
 def test_group_overrides_the_primary_group():
     if not ROOT:
         print("    not root: nothing to drop (runs on CI as root)")
         return
-    nobody = pwd.getpwnam("nobody")
-    other = grp.getgrnam("daemon")
-    gw = h.start_wsgate(config("user: nobody\ngroup: daemon\n"))
-    gw.wait_log(r"info: running as user nobody \(uid %d, gid %d\)"
-                % (nobody.pw_uid, other.gr_gid), 5)
-    got = ids(gw.pid)
-    check(got["Uid"] == [nobody.pw_uid] * 4, "uids %r" % got["Uid"])
-    check(got["Gid"] == [other.gr_gid] * 4, "gids %r" % got["Gid"])
-    check(got["Groups"] == [other.gr_gid], "groups %r" % got["Groups"])
-    echo_works(gw)
+    started_as("user: nobody\ngroup: daemon\n", pwd.getpwnam("nobody").pw_uid,
+               grp.getgrnam("daemon").gr_gid)
 
 
 def test_root_without_user_refuses_to_start():

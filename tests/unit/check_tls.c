@@ -64,45 +64,16 @@ static const char tls_test_script[] =
 	"openssl genpkey -algorithm ec -pkeyopt ec_paramgen_curve:P-256"
 	" -out other.key\n";
 
-static char	tls_test_dir[] = "/tmp/check_tls.XXXXXX";
-
-/* The path of a generated file; a few stay valid at once. */
-static const char *
-tls_test_path(const char *name)
-{
-	static char	paths[8][PATH_MAX];
-	static int	next;
-	char		*p;
-
-	p = paths[next++ % TLS_TEST_NELEM(paths)];
-	snprintf(p, PATH_MAX, "%s/%s", tls_test_dir, name);
-	return p;
-}
-
 static void
 tls_test_setup(void)
 {
-	char	 cmd[PATH_MAX * 2];
-	FILE	*f;
-
-	ck_assert_ptr_nonnull(mkdtemp(tls_test_dir));
-	f = fopen(tls_test_path("gen.sh"), "w");
-	ck_assert_ptr_nonnull(f);
-	fputs(tls_test_script, f);
-	ck_assert_int_eq(fclose(f), 0);
-	snprintf(cmd, sizeof(cmd), "sh '%s/gen.sh' '%s' >/dev/null 2>&1",
-	    tls_test_dir, tls_test_dir);
-	ck_assert_msg(system(cmd) == 0, "generating the certificates failed");
+	check_files_make(tls_test_script);
 }
 
 static void
 tls_test_teardown(void)
 {
-	char	 cmd[PATH_MAX + 16];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tls_test_dir);
-	ck_assert_int_eq(system(cmd), 0);
-	strcpy(tls_test_dir + strlen(tls_test_dir) - 6, "XXXXXX");
+	check_files_remove();
 }
 
 /* The certificates of the handshake tests, the default first. */
@@ -118,9 +89,9 @@ tls_test_server(int min_version)
 
 	for (i = 0; i < TLS_TEST_NELEM(names); i++) {
 		snprintf(file, sizeof(file), "%s.pem", names[i]);
-		certs[i].certificate = strdup(tls_test_path(file));
+		certs[i].certificate = strdup(check_files_path(file));
 		snprintf(file, sizeof(file), "%s.key", names[i]);
-		certs[i].key = strdup(tls_test_path(file));
+		certs[i].key = strdup(check_files_path(file));
 	}
 	o.certs = certs;
 	o.ncerts = TLS_TEST_NELEM(certs);
@@ -249,21 +220,6 @@ static const struct tls_test_bad tls_test_bads[] = {
 	    { "ciphersuites \"NOPE\": no usable cipher", NULL } },
 };
 
-/* want with each "%" replaced by the test directory. */
-static void
-tls_test_expand(const char *want, char *out, size_t outlen)
-{
-	size_t	 n = 0;
-
-	for (; *want != '\0' && n + PATH_MAX < outlen; want++) {
-		if (*want == '%')
-			n += snprintf(out + n, outlen - n, "%s", tls_test_dir);
-		else
-			out[n++] = *want;
-	}
-	out[n] = '\0';
-}
-
 START_TEST(test_tls_server_new_errors)
 {
 	const struct tls_test_bad	*v = &tls_test_bads[_i];
@@ -272,12 +228,12 @@ START_TEST(test_tls_server_new_errors)
 	char				 err[1024], want[PATH_MAX * 4];
 	int				 i;
 
-	certs[0].certificate = tls_test_path(v->cert);
-	certs[0].key = tls_test_path(v->key);
+	certs[0].certificate = check_files_path(v->cert);
+	certs[0].key = check_files_path(v->key);
 	o.ncerts = 1;
 	if (v->cert2 != NULL) {
-		certs[1].certificate = tls_test_path(v->cert2);
-		certs[1].key = tls_test_path(v->key2);
+		certs[1].certificate = check_files_path(v->cert2);
+		certs[1].key = check_files_path(v->key2);
 		o.ncerts = 2;
 	}
 	o.certs = certs;
@@ -286,7 +242,7 @@ START_TEST(test_tls_server_new_errors)
 	o.ciphersuites = v->ciphersuites;
 	ck_assert_ptr_null(tls_server_new(&o, err, sizeof(err)));
 	for (i = 0; i < TLS_TEST_NELEM(v->want) && v->want[i] != NULL; i++) {
-		tls_test_expand(v->want[i], want, sizeof(want));
+		check_files_expand(v->want[i], want, sizeof(want));
 		ck_assert_msg(strstr(err, want) != NULL,
 		    "message \"%s\" lacks \"%s\"", err, want);
 	}
@@ -313,8 +269,8 @@ START_TEST(test_tls_check_pair_valid)
 	long		 days = 12345;
 	char		 err[512];
 
-	c.certificate = tls_test_path("ab.pem");
-	c.key = tls_test_path("ab.key");
+	c.certificate = check_files_path("ab.pem");
+	c.key = check_files_path("ab.key");
 	ck_assert_msg(tls_check_pair(&c, &days, err, sizeof(err)) == 0,
 	    "%s", err);
 	/* -days 30, made a moment ago (or this very second). */
@@ -328,12 +284,12 @@ START_TEST(test_tls_check_pair_expired)
 	long		 days = 12345;
 	char		 err[512], want[PATH_MAX * 2];
 
-	c.certificate = tls_test_path("exp.pem");
-	c.key = tls_test_path("exp.key");
+	c.certificate = check_files_path("exp.pem");
+	c.key = check_files_path("exp.key");
 	ck_assert_int_eq(tls_check_pair(&c, &days, err, sizeof(err)), -1);
 	/* Expired on 1 February 2020. */
 	ck_assert_msg(days < -365 * 5, "days_left %ld", days);
-	tls_test_expand("%/exp.pem: certificate has expired", want,
+	check_files_expand("%/exp.pem: certificate has expired", want,
 	    sizeof(want));
 	ck_assert_str_eq(err, want);
 }
@@ -345,10 +301,10 @@ START_TEST(test_tls_check_pair_mismatch)
 	long		 days;
 	char		 err[512], want[PATH_MAX * 2];
 
-	c.certificate = tls_test_path("ab.pem");
-	c.key = tls_test_path("other.key");
+	c.certificate = check_files_path("ab.pem");
+	c.key = check_files_path("other.key");
 	ck_assert_int_eq(tls_check_pair(&c, &days, err, sizeof(err)), -1);
-	tls_test_expand("%/other.key: key does not match certificate %/ab.pem",
+	check_files_expand("%/other.key: key does not match certificate %/ab.pem",
 	    want, sizeof(want));
 	ck_assert_msg(strncmp(err, want, strlen(want)) == 0, "%s", err);
 }
@@ -383,7 +339,7 @@ tls_test_client_ctx(int min, int max)
 	ctx = SSL_CTX_new(TLS_client_method());
 	ck_assert_ptr_nonnull(ctx);
 	ck_assert_int_eq(SSL_CTX_load_verify_locations(ctx,
-	    tls_test_path("ca.pem"), NULL), 1);
+	    check_files_path("ca.pem"), NULL), 1);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
 	if (min != 0 && min < TLS1_2_VERSION) {
 		/* Let the client offer what the server must refuse. */

@@ -59,45 +59,16 @@ static const char tc_script[] =
 	" -out other.key\n"
 	"echo 'not a certificate' > garbage.pem\n";
 
-static char	tc_dir[] = "/tmp/check_tls_client.XXXXXX";
-
-/* The path of a generated file; a few stay valid at once. */
-static const char *
-tc_path(const char *name)
-{
-	static char	paths[8][PATH_MAX];
-	static int	next;
-	char		*p;
-
-	p = paths[next++ % TC_NELEM(paths)];
-	snprintf(p, PATH_MAX, "%s/%s", tc_dir, name);
-	return p;
-}
-
 static void
 tc_setup(void)
 {
-	char	 cmd[PATH_MAX * 2];
-	FILE	*f;
-
-	ck_assert_ptr_nonnull(mkdtemp(tc_dir));
-	f = fopen(tc_path("gen.sh"), "w");
-	ck_assert_ptr_nonnull(f);
-	fputs(tc_script, f);
-	ck_assert_int_eq(fclose(f), 0);
-	snprintf(cmd, sizeof(cmd), "sh '%s/gen.sh' '%s' >/dev/null 2>&1",
-	    tc_dir, tc_dir);
-	ck_assert_msg(system(cmd) == 0, "generating the certificates failed");
+	check_files_make(tc_script);
 }
 
 static void
 tc_teardown(void)
 {
-	char	 cmd[PATH_MAX + 16];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tc_dir);
-	ck_assert_int_eq(system(cmd), 0);
-	strcpy(tc_dir + strlen(tc_dir) - 6, "XXXXXX");
+	check_files_remove();
 }
 
 /* Options trusting the test CA, for websocket servers, two servers. */
@@ -108,7 +79,7 @@ tc_options(void)
 
 	memset(&o, 0, sizeof(o));
 	o.verify = true;
-	o.ca = tc_path("ca.pem");
+	o.ca = check_files_path("ca.pem");
 	o.alpn_http11 = true;
 	o.nservers = 2;
 	return o;
@@ -139,8 +110,8 @@ START_TEST(test_tls_client_new_good)
 	o.alpn_http11 = false;
 	tls_client_free(tc_new(&o));
 	o = tc_options();
-	o.certificate = tc_path("cli.pem");
-	o.key = tc_path("cli.key");
+	o.certificate = check_files_path("cli.pem");
+	o.key = check_files_path("cli.key");
 	o.min_version = TLS1_3_VERSION;
 	tls_client_free(tc_new(&o));
 	tls_client_free(NULL);
@@ -175,21 +146,6 @@ static const struct tc_error_vector tc_error_vectors[] = {
 	  "minimum TLS version must be 1.2 or 1.3" },
 };
 
-/* fmt with every % replaced by the test directory. */
-static void
-tc_expand(const char *fmt, char *out, size_t size)
-{
-	size_t	n = 0;
-
-	for (; *fmt != '\0' && n + 1 < size; fmt++) {
-		if (*fmt == '%')
-			n += (size_t)snprintf(out + n, size - n, "%s", tc_dir);
-		else
-			out[n++] = *fmt;
-	}
-	out[n < size ? n : size - 1] = '\0';
-}
-
 START_TEST(test_tls_client_new_errors)
 {
 	const struct tc_error_vector	*v = &tc_error_vectors[_i];
@@ -198,19 +154,19 @@ START_TEST(test_tls_client_new_errors)
 	char				 ca[PATH_MAX], cert[PATH_MAX];
 	char				 key[PATH_MAX];
 
-	snprintf(ca, sizeof(ca), "%s", tc_path(v->ca));
+	snprintf(ca, sizeof(ca), "%s", check_files_path(v->ca));
 	o.ca = ca;
 	if (v->certificate != NULL) {
-		snprintf(cert, sizeof(cert), "%s", tc_path(v->certificate));
+		snprintf(cert, sizeof(cert), "%s", check_files_path(v->certificate));
 		o.certificate = cert;
 	}
 	if (v->key != NULL) {
-		snprintf(key, sizeof(key), "%s", tc_path(v->key));
+		snprintf(key, sizeof(key), "%s", check_files_path(v->key));
 		o.key = key;
 	}
 	o.min_version = v->min_version;
 	ck_assert_ptr_null(tls_client_new(&o, err, sizeof(err)));
-	tc_expand(v->want, want, sizeof(want));
+	check_files_expand(v->want, want, sizeof(want));
 	ck_assert_msg(strncmp(err, want, strlen(want)) == 0,
 	    "got \"%s\", want \"%s...\"", err, want);
 	/* After the colon, OpenSSL's reason: something, and short. */
@@ -288,16 +244,16 @@ tc_server_ctx(const char *name, bool mutual)
 	ck_assert_ptr_nonnull(ctx);
 	snprintf(file, sizeof(file), "%s.pem", name);
 	ck_assert_int_eq(SSL_CTX_use_certificate_chain_file(ctx,
-	    tc_path(file)), 1);
+	    check_files_path(file)), 1);
 	snprintf(file, sizeof(file), "%s.key", name);
-	ck_assert_int_eq(SSL_CTX_use_PrivateKey_file(ctx, tc_path(file),
+	ck_assert_int_eq(SSL_CTX_use_PrivateKey_file(ctx, check_files_path(file),
 	    SSL_FILETYPE_PEM), 1);
 	SSL_CTX_set_alpn_select_cb(ctx, tc_alpn_cb, NULL);
 	ck_assert_int_eq(SSL_CTX_set_session_id_context(ctx,
 	    (const unsigned char *)"t", 1), 1);
 	if (mutual) {
 		ck_assert_int_eq(SSL_CTX_load_verify_locations(ctx,
-		    tc_path("ca.pem"), NULL), 1);
+		    check_files_path("ca.pem"), NULL), 1);
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER |
 		    SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
 	}
@@ -496,8 +452,8 @@ START_TEST(test_tls_client_certificate)
 	tc_close(&c);
 	tls_client_free(tc);
 
-	o.certificate = tc_path("cli.pem");
-	o.key = tc_path("cli.key");
+	o.certificate = check_files_path("cli.pem");
+	o.key = check_files_path("cli.key");
 	tc = tc_new(&o);
 	tc_connect(&c, tls_client_ssl(tc, 0, "localhost", false), sctx);
 	tc_assert_done(&c, "mutual");
