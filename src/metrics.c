@@ -540,7 +540,7 @@ static void
 metrics_render_statuses(struct evbuffer *out)
 {
 	struct metrics_label	l = { "status", NULL };
-	char			code[8];
+	char			code[16];	/* an int */
 	uint64_t		v;
 	int			i;
 
