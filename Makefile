@@ -50,10 +50,11 @@ $(BUILD)/%.o: src/%.c | $(BUILD)
 wsgate: $(OBJS) $(BUILD)/main.o
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/check_%: tests/unit/check_%.c tests/unit/check_main.c \
-    tests/unit/check_main.h $(OBJS) | $(BUILD)
+CHECK_COMMON := tests/unit/check_main.c tests/unit/check_util.c
+$(BUILD)/check_%: tests/unit/check_%.c $(CHECK_COMMON) \
+    tests/unit/check_main.h tests/unit/check_util.h $(OBJS) | $(BUILD)
 	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Isrc -o $@ $< \
-	    tests/unit/check_main.c $(OBJS) $(LIBS) $(CHECK_LIBS)
+	    $(CHECK_COMMON) $(OBJS) $(LIBS) $(CHECK_LIBS)
 
 $(BUILD)/benchws.o: tests/bench/benchws.c tests/bench/benchws.h | $(BUILD)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<

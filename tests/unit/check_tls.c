@@ -30,6 +30,7 @@
 
 #include "tls.h"
 #include "check_main.h"
+#include "check_util.h"
 
 #define TLS_TEST_NELEM(a)	((int)(sizeof(a) / sizeof((a)[0])))
 
@@ -312,22 +313,10 @@ END_TEST
 
 /* Handshakes */
 
-enum tls_test_state {
-	TLS_TEST_PENDING,
-	TLS_TEST_DONE,
-	TLS_TEST_FAILED
-};
-
-struct tls_test_side {
-	SSL			*ssl;
-	enum tls_test_state	 state;
-	unsigned long		 err;	/* OpenSSL's error, when failed */
-};
-
 struct tls_test_conn {
 	int			 fd[2];
-	struct tls_test_side	 client;
-	struct tls_test_side	 server;
+	struct check_tls_side	 client;
+	struct check_tls_side	 server;
 };
 
 /* A client trusting the test CA, speaking versions min to max (0: any). */
@@ -364,29 +353,6 @@ tls_test_ssl(SSL_CTX *ctx, int fd)
 	return ssl;
 }
 
-/* One handshake step of a side still pending. */
-static void
-tls_test_step(struct tls_test_side *side)
-{
-	int	 rc;
-
-	if (side->state != TLS_TEST_PENDING)
-		return;
-	if ((rc = SSL_do_handshake(side->ssl)) == 1) {
-		side->state = TLS_TEST_DONE;
-		return;
-	}
-	switch (SSL_get_error(side->ssl, rc)) {
-	case SSL_ERROR_WANT_READ:
-	case SSL_ERROR_WANT_WRITE:
-		return;
-	default:
-		side->state = TLS_TEST_FAILED;
-		side->err = ERR_peek_last_error();
-		ERR_clear_error();
-	}
-}
-
 /*
  * Connects a client of cctx (SNI host, ALPN list alpn in wire format,
  * resuming sess; each may be NULL) to a server connection of ts and
@@ -414,11 +380,11 @@ tls_test_connect(struct tls_test_conn *tc, struct tls_server *ts,
 	if (sess != NULL)
 		ck_assert_int_eq(SSL_set_session(tc->client.ssl, sess), 1);
 	for (i = 0; i < TLS_TEST_STEPS; i++) {
-		if (tc->client.state != TLS_TEST_PENDING &&
-		    tc->server.state != TLS_TEST_PENDING)
+		if (tc->client.state != CHECK_TLS_PENDING &&
+		    tc->server.state != CHECK_TLS_PENDING)
 			break;
-		tls_test_step(&tc->client);
-		tls_test_step(&tc->server);
+		check_tls_step(&tc->client);
+		check_tls_step(&tc->server);
 	}
 }
 
@@ -441,8 +407,8 @@ tls_test_assert_done(const struct tls_test_conn *tc, const char *what)
 		ERR_error_string_n(tc->client.err, c, sizeof(c));
 	if (tc->server.err != 0)
 		ERR_error_string_n(tc->server.err, s, sizeof(s));
-	ck_assert_msg(tc->client.state == TLS_TEST_DONE &&
-	    tc->server.state == TLS_TEST_DONE,
+	ck_assert_msg(tc->client.state == CHECK_TLS_DONE &&
+	    tc->server.state == CHECK_TLS_DONE,
 	    "%s: client %d %s, server %d %s", what, tc->client.state, c,
 	    tc->server.state, s);
 }
@@ -525,8 +491,8 @@ START_TEST(test_tls_handshake_alpn)
 		ck_assert_int_eq(n, strlen(v->selected));
 		ck_assert(memcmp(p, v->selected, n) == 0);
 	} else {
-		ck_assert_int_eq(tc.server.state, TLS_TEST_FAILED);
-		ck_assert_int_eq(tc.client.state, TLS_TEST_FAILED);
+		ck_assert_int_eq(tc.server.state, CHECK_TLS_FAILED);
+		ck_assert_int_eq(tc.client.state, CHECK_TLS_FAILED);
 		ck_assert_int_eq(ERR_GET_REASON(tc.client.err),
 		    SSL_R_TLSV1_ALERT_NO_APPLICATION_PROTOCOL);
 	}
@@ -573,8 +539,8 @@ START_TEST(test_tls_handshake_version)
 			ck_assert_int_eq(SSL_CIPHER_get_kx_nid(cipher),
 			    NID_kx_ecdhe);
 	} else {
-		ck_assert_int_eq(tc.server.state, TLS_TEST_FAILED);
-		ck_assert_int_ne(tc.client.state, TLS_TEST_DONE);
+		ck_assert_int_eq(tc.server.state, CHECK_TLS_FAILED);
+		ck_assert_int_ne(tc.client.state, CHECK_TLS_DONE);
 		ck_assert_int_eq(ERR_GET_REASON(tc.server.err),
 		    SSL_R_UNSUPPORTED_PROTOCOL);
 	}

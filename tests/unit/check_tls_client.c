@@ -29,6 +29,7 @@
 
 #include "tls_client.h"
 #include "check_main.h"
+#include "check_util.h"
 
 #define TC_NELEM(a)	((int)(sizeof(a) / sizeof((a)[0])))
 
@@ -193,22 +194,10 @@ END_TEST
 
 /* Handshakes */
 
-enum tc_state {
-	TC_PENDING,
-	TC_DONE,
-	TC_FAILED
-};
-
-struct tc_side {
-	SSL		*ssl;
-	enum tc_state	 state;
-	unsigned long	 err;
-};
-
 struct tc_conn {
 	int		 fd[2];
-	struct tc_side	 client;
-	struct tc_side	 server;
+	struct check_tls_side	 client;
+	struct check_tls_side	 server;
 };
 
 /* What the test server saw of the client's ALPN offer. */
@@ -260,28 +249,6 @@ tc_server_ctx(const char *name, bool mutual)
 	return ctx;
 }
 
-static void
-tc_step(struct tc_side *side)
-{
-	int	rc;
-
-	if (side->state != TC_PENDING)
-		return;
-	if ((rc = SSL_do_handshake(side->ssl)) == 1) {
-		side->state = TC_DONE;
-		return;
-	}
-	switch (SSL_get_error(side->ssl, rc)) {
-	case SSL_ERROR_WANT_READ:
-	case SSL_ERROR_WANT_WRITE:
-		return;
-	default:
-		side->state = TC_FAILED;
-		side->err = ERR_peek_last_error();
-		ERR_clear_error();
-	}
-}
-
 /*
  * Runs a handshake between client (from tls_client_ssl) and a server
  * of sctx, then lets the client read what came after it (TLS 1.3
@@ -306,12 +273,12 @@ tc_connect(struct tc_conn *c, SSL *client, SSL_CTX *sctx)
 	ck_assert_ptr_nonnull(c->server.ssl);
 	ck_assert_int_eq(SSL_set_fd(c->server.ssl, c->fd[1]), 1);
 	SSL_set_accept_state(c->server.ssl);
-	for (i = 0; i < TC_STEPS && (c->client.state == TC_PENDING ||
-	    c->server.state == TC_PENDING); i++) {
-		tc_step(&c->client);
-		tc_step(&c->server);
+	for (i = 0; i < TC_STEPS && (c->client.state == CHECK_TLS_PENDING ||
+	    c->server.state == CHECK_TLS_PENDING); i++) {
+		check_tls_step(&c->client);
+		check_tls_step(&c->server);
 	}
-	if (c->client.state == TC_DONE)
+	if (c->client.state == CHECK_TLS_DONE)
 		(void)SSL_read(c->client.ssl, &byte, 1);
 	ERR_clear_error();
 }
@@ -334,8 +301,8 @@ tc_assert_done(const struct tc_conn *c, const char *what)
 		tls_client_error(c->client.ssl, c->client.err, cl, sizeof(cl));
 	if (c->server.err != 0)
 		ERR_error_string_n(c->server.err, sv, sizeof(sv));
-	ck_assert_msg(c->client.state == TC_DONE &&
-	    c->server.state == TC_DONE, "%s: client %d %s, server %d %s",
+	ck_assert_msg(c->client.state == CHECK_TLS_DONE &&
+	    c->server.state == CHECK_TLS_DONE, "%s: client %d %s, server %d %s",
 	    what, c->client.state, cl, c->server.state, sv);
 }
 
@@ -387,11 +354,11 @@ START_TEST(test_tls_client_names)
 	if (v->error == NULL) {
 		tc_assert_done(&c, v->name != NULL ? v->name : "(none)");
 	} else {
-		ck_assert_int_eq(c.client.state, TC_FAILED);
+		ck_assert_int_eq(c.client.state, CHECK_TLS_FAILED);
 		tls_client_error(c.client.ssl, c.client.err, why, sizeof(why));
 		ck_assert_str_eq(why, v->error);
 	}
-	if (c.server.state == TC_DONE) {
+	if (c.server.state == CHECK_TLS_DONE) {
 		sni = SSL_get_servername(c.server.ssl,
 		    TLSEXT_NAMETYPE_host_name);
 		if (v->sni == NULL)
@@ -448,7 +415,7 @@ START_TEST(test_tls_client_certificate)
 	/* Without one: refused. */
 	tc = tc_new(&o);
 	tc_connect(&c, tls_client_ssl(tc, 0, "localhost", false), sctx);
-	ck_assert_int_eq(c.server.state, TC_FAILED);
+	ck_assert_int_eq(c.server.state, CHECK_TLS_FAILED);
 	tc_close(&c);
 	tls_client_free(tc);
 
@@ -489,7 +456,7 @@ START_TEST(test_tls_client_min_version)
 	o.min_version = TLS1_3_VERSION;
 	tc = tc_new(&o);
 	tc_connect(&c, tls_client_ssl(tc, 0, "localhost", false), sctx);
-	ck_assert_int_eq(c.client.state, TC_FAILED);
+	ck_assert_int_eq(c.client.state, CHECK_TLS_FAILED);
 	tc_close(&c);
 	tls_client_free(tc);
 	SSL_CTX_free(sctx);
