@@ -6,6 +6,7 @@
 #   make install  install binary, man pages, config example, systemd unit
 #   make bench    compare wsgate with nginx and HAProxy (tests/bench/README.md)
 #   make bench-smoke  a short run of every wsgate-bench mode against wsgate
+#   make check SANITIZE=1  the same tests with ASan + UBSan (in build-san/)
 
 PREFIX ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
@@ -19,13 +20,26 @@ PKGS := libevent libevent_openssl openssl yaml-0.1
 WARN := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
 	-Wpointer-arith -Wcast-qual -Wformat=2 -Werror
 CFLAGS ?= -O2 -g
-ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -pthread $(WARN) $(CFLAGS) \
+
+# SANITIZE=1: AddressSanitizer (with LeakSanitizer) and UBSan, every
+# undefined behaviour fatal; objects and binaries apart in build-san/.
+ifeq ($(SANITIZE),1)
+SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	-fno-omit-frame-pointer
+BUILD := build-san
+WSGATE_BIN := $(BUILD)/wsgate
+else
+SAN :=
+BUILD := build
+WSGATE_BIN := wsgate
+endif
+
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -pthread $(WARN) $(CFLAGS) $(SAN) \
 	-DWSGATE_VERSION='"$(VERSION)"' $(shell pkg-config --cflags $(PKGS))
 LIBS := $(shell pkg-config --libs $(PKGS)) -pthread
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
 
-BUILD := build
 MODULES := admin backend cidr config conn entropy frame handshake http listener \
 	log metrics notify privdrop proxyproto route \
 	session session_relay session_upgrade tls tls_client units utf8 worker
@@ -39,7 +53,7 @@ BENCH_LIBS := $(shell pkg-config --libs libssl libcrypto) -lm
 .PHONY: all run check unit integration deps deps-test install uninstall clean lint \
 	bench bench-bins bench-smoke
 
-all: wsgate
+all: $(WSGATE_BIN)
 
 $(BUILD):
 	mkdir -p $(BUILD)
@@ -47,7 +61,7 @@ $(BUILD):
 $(BUILD)/%.o: src/%.c | $(BUILD)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
-wsgate: $(OBJS) $(BUILD)/main.o
+$(WSGATE_BIN): $(OBJS) $(BUILD)/main.o
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
 
 CHECK_COMMON := tests/unit/check_main.c tests/unit/check_util.c
@@ -73,8 +87,9 @@ bench: deps
 	$(MAKE) wsgate bench-bins
 	tests/bench/compare.sh
 
-bench-smoke: wsgate $(BENCH_BINS)
-	tests/bench/smoke.sh
+bench-smoke: $(WSGATE_BIN) $(BENCH_BINS)
+	WSGATE=$(abspath $(WSGATE_BIN)) WSGATE_BUILD=$(abspath $(BUILD)) \
+	    tests/bench/smoke.sh
 
 deps:
 	scripts/install-deps.sh run
@@ -83,11 +98,11 @@ deps-test:
 	scripts/install-deps.sh test
 
 run: deps
-	$(MAKE) wsgate
-	./wsgate -c conf/wsgate.yaml
+	$(MAKE) $(WSGATE_BIN)
+	./$(WSGATE_BIN) -c conf/wsgate.yaml
 
 check: deps-test
-	$(MAKE) wsgate unit-bins bench-bins
+	$(MAKE) $(WSGATE_BIN) unit-bins bench-bins
 	$(MAKE) lint unit bench-smoke integration
 
 unit-bins: $(UNIT_BINS)
@@ -95,19 +110,19 @@ unit-bins: $(UNIT_BINS)
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
 
-integration: wsgate
-	tests/integration/run.sh
+integration: $(WSGATE_BIN)
+	WSGATE=$(abspath $(WSGATE_BIN)) tests/integration/run.sh
 
 lint:
 	mandoc -Tlint -W warning man/wsgate.8 man/wsgate.yaml.5
-	./wsgate -t -c conf/wsgate.yaml
+	./$(WSGATE_BIN) -t -c conf/wsgate.yaml
 	for f in tests/bench/*.sh tests/integration/run.sh scripts/*.sh; do \
 	    bash -n "$$f" || exit 1; done
 
 # The unit gets the paths of this installation; an existing
 # configuration file is never overwritten (nor removed by uninstall).
-install: wsgate
-	install -D -m 0755 wsgate $(DESTDIR)$(SBINDIR)/wsgate
+install: $(WSGATE_BIN)
+	install -D -m 0755 $(WSGATE_BIN) $(DESTDIR)$(SBINDIR)/wsgate
 	install -D -m 0644 man/wsgate.8 $(DESTDIR)$(MANDIR)/man8/wsgate.8
 	install -D -m 0644 man/wsgate.yaml.5 \
 	    $(DESTDIR)$(MANDIR)/man5/wsgate.yaml.5
@@ -124,6 +139,6 @@ uninstall:
 	    $(DESTDIR)$(UNITDIR)/wsgate.service
 
 clean:
-	rm -rf $(BUILD) wsgate
+	rm -rf build build-san wsgate
 
 -include $(OBJS:.o=.d) $(BUILD)/main.d

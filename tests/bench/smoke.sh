@@ -30,8 +30,9 @@ root=$(cd "$here/../.." && pwd)
 . "$here/lib.sh"
 
 wsgate=${WSGATE:-$root/wsgate}
-bench=$root/build/wsgate-bench
-backend=$root/build/echo-backend
+build=${WSGATE_BUILD:-$root/build}
+bench=$build/wsgate-bench
+backend=$build/echo-backend
 for f in "$wsgate" "$bench" "$backend"; do
 	if [ ! -x "$f" ]; then
 		echo "$f not built (run: make wsgate bench-bins)" >&2

@@ -74,6 +74,23 @@ class TestFailure(AssertionError):
     pass
 
 
+# What AddressSanitizer, LeakSanitizer and UBSan print (make check
+# SANITIZE=1): a test whose daemon printed one fails, whatever it saw.
+_SANITIZER_RE = re.compile(r"ERROR: (Address|Leak)Sanitizer|"
+                           r"runtime error: |SUMMARY: UndefinedBehavior")
+
+
+def _sanitizer_reports():
+    """None, or the failure text for a sanitizer report in the output of
+    a wsgate the test started (they are stopped by now)."""
+    for gw in _started:
+        m = _SANITIZER_RE.search(gw.log())
+        if m:
+            return "sanitizer report in wsgate pid %d's output: %r" % (
+                gw.pid, gw.log()[m.start():m.start() + 200])
+    return None
+
+
 def check(cond, msg):
     if not cond:
         raise TestFailure(msg)
@@ -1500,6 +1517,8 @@ def main(namespace):
             except BaseException:
                 err = (err or "") + traceback.format_exc()
         dt = time.monotonic() - t0
+        if err is None:
+            err = _sanitizer_reports()
         if err is None:
             print("ok   %s (%.1fs)" % (name, dt), flush=True)
         else:
