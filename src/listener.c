@@ -197,15 +197,22 @@ listener_bind_addr(struct listener_set *set, const struct config_listen *cl,
 	return 0;
 }
 
-/* The TLS server of a listener, from its certificates and settings. */
-static struct tls_server *
-listener_tls_load(const struct config_tls *t, char *err, size_t errlen)
+/*
+ * The TLS server of listener i, from its certificates and settings, or
+ * -1 after logging why not.
+ */
+static int
+listener_tls(struct listener_set *set, const struct config_listen *cl,
+    size_t i)
 {
-	struct tls_server	*ts;
+	const struct config_tls	*t = cl->tls;
 	struct tls_cert		*certs;
 	struct tls_options	 o;
+	char			 err[512];
 	size_t			 j;
 
+	if (t == NULL)
+		return 0;
 	if ((certs = calloc(t->ncerts, sizeof(*certs))) == NULL)
 		fatal("listener: calloc");
 	for (j = 0; j < t->ncerts; j++) {
@@ -218,22 +225,9 @@ listener_tls_load(const struct config_tls *t, char *err, size_t errlen)
 	o.min_version = t->min_version;
 	o.ciphers = t->ciphers;
 	o.ciphersuites = t->ciphersuites;
-	ts = tls_server_new(&o, err, errlen);
+	set->tls[i] = tls_server_new(&o, err, sizeof(err));
 	free(certs);
-	return ts;
-}
-
-/* A listener's TLS server, or -1 after logging why not. */
-static int
-listener_tls(struct listener_set *set, const struct config_listen *cl,
-    size_t i)
-{
-	char	err[512];
-
-	if (cl->tls == NULL)
-		return 0;
-	if ((set->tls[i] = listener_tls_load(cl->tls, err, sizeof(err))) ==
-	    NULL) {
+	if (set->tls[i] == NULL) {
 		log_warnx("listen on %s: tls: %s", cl->address, err);
 		return -1;
 	}

@@ -434,7 +434,6 @@ session_set_backend_callbacks(struct session *s)
 	    session_backend_event_cb, &s->backend);
 }
 
-/* The phase timeout: what it means depends on the phase. */
 /* Milliseconds since the session was accepted. */
 static uint64_t
 session_age(const struct session *s)
@@ -474,6 +473,7 @@ session_handshake_timeout(struct session *s)
 	session_reject(s, &hr);
 }
 
+/* The phase timeout: what it means depends on the phase. */
 static void
 session_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
