@@ -9,10 +9,15 @@ mode=${1:-run}
 # Python module seen by Debian's /usr/bin/python3, or a file.
 run_pkgs="gcc:cmd:cc make:cmd:make pkg-config:cmd:pkg-config
 libevent-dev:pc:libevent libssl-dev:pc:openssl libyaml-dev:pc:yaml-0.1"
+# make fuzz: clang, libFuzzer, and libclang-rt-14-dev for the runtimes
+# of -fsanitize=fuzzer,address,undefined (clang-14 only recommends it, and
+# recommends are not installed).  The runtime's path is amd64's.
 test_pkgs="check:pc:check python3:cmd:/usr/bin/python3
 python3-websockets:py:websockets mandoc:cmd:mandoc
 node-ws:file:/usr/share/nodejs/ws/package.json openssl:cmd:openssl
-haproxy:file:/usr/sbin/haproxy systemd:cmd:systemd-analyze"
+haproxy:file:/usr/sbin/haproxy systemd:cmd:systemd-analyze
+clang:cmd:clang libfuzzer-14-dev:file:/usr/lib/llvm-14/lib/libFuzzer.a
+libclang-rt-14-dev:file:/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a"
 
 case "$mode" in
 run) wanted=$run_pkgs ;;
