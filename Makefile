@@ -42,12 +42,12 @@ LIBS := $(shell pkg-config --libs $(PKGS)) -pthread
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
 
-MODULES := admin backend cidr config conn entropy frame handshake http listener \
+MODULES := admin admission backend cidr config conn entropy frame handshake http listener \
 	log metrics notify privdrop proxyproto route \
 	session session_relay session_upgrade tls tls_client units utf8 worker
 OBJS := $(MODULES:%=$(BUILD)/%.o)
 UNIT_SUITES := units utf8 frame http handshake route config backend conn \
-	proxyproto tls tls_client cidr metrics
+	proxyproto tls tls_client cidr metrics admission
 UNIT_BINS := $(UNIT_SUITES:%=$(BUILD)/check_%)
 BENCH_BINS := $(BUILD)/wsgate-bench $(BUILD)/echo-backend
 BENCH_LIBS := $(shell pkg-config --libs libssl libcrypto) -lm

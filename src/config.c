@@ -31,6 +31,7 @@
 #include <yaml.h>
 
 #include "config.h"
+#include "http.h"
 #include "proxyproto.h"
 #include "tls_client.h"
 #include "units.h"
@@ -58,6 +59,7 @@ struct config_ctx {
 	yaml_node_t	*listen_node;		/* the first listen, if any */
 	yaml_node_t	*trusted_node;		/* trusted_proxies, if any */
 	yaml_node_t	*group_node;		/* group, if any */
+	yaml_node_t	*limits_node;		/* limits, if any */
 };
 
 typedef void (*config_key_fn)(struct config_ctx *, yaml_node_t *,
@@ -70,7 +72,8 @@ typedef void (*config_pair_fn)(struct config_ctx *, yaml_node_t *,
 enum config_unit {
 	CONFIG_NOT_QUANTITY,
 	CONFIG_DURATION,	/* uint64_t milliseconds */
-	CONFIG_SIZE		/* uint64_t bytes */
+	CONFIG_SIZE,		/* uint64_t bytes */
+	CONFIG_COUNT		/* uint64_t, a whole number */
 };
 
 /* A duration or size: where it goes, its default and its bounds (0 is
@@ -221,6 +224,8 @@ config_quantity(struct config_ctx *ctx, yaml_node_t *node, const char *path,
 		return -1;
 	if (q->unit == CONFIG_DURATION)
 		rc = units_parse_duration(s, &v, &errstr);
+	else if (q->unit == CONFIG_COUNT)
+		rc = units_parse_count(s, &v, &errstr);
 	else
 		rc = units_parse_size(s, &v, &errstr);
 	if (rc == -1) {
@@ -249,7 +254,7 @@ static void
 config_unknown_key(struct config_ctx *ctx, yaml_node_t *key,
     const char *path, const void *table, size_t stride)
 {
-	char		 expected[256] = "";
+	char		 expected[512] = "";
 	const char	*row, *name;
 
 	for (row = table; (name = *(const char *const *)(const void *)row)
@@ -992,6 +997,23 @@ config_defaults(const struct config_key *keys, void *obj)
 
 #define LIMIT(f)	offsetof(struct config_limits, f)
 
+/* The limits a route may set for itself (routes[].limits). */
+#define LIMIT_MAX_MESSAGE { "max_message", NULL, false, { CONFIG_SIZE, \
+	    LIMIT(max_message), 16 * MiB, 1, 1 * GiB, false, \
+	    "between 1 and 1GiB" } }
+#define LIMIT_MESSAGE_RATE { "message_rate", NULL, false, { CONFIG_COUNT, \
+	    LIMIT(message_rate), 0, 1, 1000000, true, \
+	    "0 or between 1 and 1000000" } }
+#define LIMIT_MESSAGE_BURST { "message_burst", NULL, false, { CONFIG_COUNT, \
+	    LIMIT(message_burst), 0, 1, 1000000, true, \
+	    "0 or between 1 and 1000000" } }
+#define LIMIT_MAX_LIFETIME { "max_lifetime", NULL, false, { CONFIG_DURATION, \
+	    LIMIT(max_lifetime), 0, 1 * SEC, 365 * 24 * 3600 * SEC, true, \
+	    "0 or between 1s and 8760h" } }
+#define LIMIT_IDLE_TIMEOUT { "idle_timeout", NULL, false, { CONFIG_DURATION, \
+	    LIMIT(idle_timeout), 0, 1 * SEC, 7 * 24 * 3600 * SEC, true, \
+	    "0 or between 1s and 168h" } }
+
 static const struct config_key config_limit_keys[] = {
 	{ "handshake_timeout", NULL, false, { CONFIG_DURATION,
 	    LIMIT(handshake_timeout), 10 * SEC, 100, 600 * SEC, false,
@@ -1002,20 +1024,37 @@ static const struct config_key config_limit_keys[] = {
 	{ "max_request_head", NULL, false, { CONFIG_SIZE,
 	    LIMIT(max_request_head), 8 * KiB, 1 * KiB, 1 * MiB, false,
 	    "between 1KiB and 1MiB" } },
-	{ "max_message", NULL, false, { CONFIG_SIZE, LIMIT(max_message),
-	    16 * MiB, 1, 1 * GiB, false, "between 1 and 1GiB" } },
+	{ "max_headers", NULL, false, { CONFIG_COUNT, LIMIT(max_headers),
+	    64, 8, HTTP_MAX_HEADERS, false, "between 8 and 128" } },
+	LIMIT_MAX_MESSAGE,
 	{ "buffer_high_watermark", NULL, false, { CONFIG_SIZE,
 	    LIMIT(buffer_high_watermark), 1 * MiB, 4 * KiB, 1 * GiB, false,
 	    "between 4KiB and 1GiB" } },
+	{ "max_connection_memory", NULL, false, { CONFIG_SIZE,
+	    LIMIT(max_connection_memory), 4 * MiB, 256 * KiB, 4 * GiB, false,
+	    "between 256KiB and 4GiB" } },
+	{ "max_connections", NULL, false, { CONFIG_COUNT,
+	    LIMIT(max_connections), 100000, 1, 10000000, false,
+	    "between 1 and 10000000" } },
+	{ "max_connections_per_ip", NULL, false, { CONFIG_COUNT,
+	    LIMIT(max_connections_per_ip), 256, 1, 10000000, true,
+	    "0 or between 1 and 10000000" } },
+	{ "handshake_rate", NULL, false, { CONFIG_COUNT,
+	    LIMIT(handshake_rate), 0, 1, 1000000, true,
+	    "0 or between 1 and 1000000" } },
+	{ "handshake_burst", NULL, false, { CONFIG_COUNT,
+	    LIMIT(handshake_burst), 0, 1, 1000000, true,
+	    "0 or between 1 and 1000000" } },
+	LIMIT_MESSAGE_RATE,
+	LIMIT_MESSAGE_BURST,
+	LIMIT_MAX_LIFETIME,
 	{ "ping_interval", NULL, false, { CONFIG_DURATION,
 	    LIMIT(ping_interval), 30 * SEC, 1 * SEC, 3600 * SEC, true,
 	    "0 or between 1s and 1h" } },
 	{ "pong_timeout", NULL, false, { CONFIG_DURATION,
 	    LIMIT(pong_timeout), 15 * SEC, 100, 3600 * SEC, false,
 	    "between 100ms and 1h" } },
-	{ "idle_timeout", NULL, false, { CONFIG_DURATION,
-	    LIMIT(idle_timeout), 0, 1 * SEC, 7 * 24 * 3600 * SEC, true,
-	    "0 or between 1s and 168h" } },
+	LIMIT_IDLE_TIMEOUT,
 	{ "close_timeout", NULL, false, { CONFIG_DURATION,
 	    LIMIT(close_timeout), 5 * SEC, 100, 60 * SEC, false,
 	    "between 100ms and 1m" } },
@@ -1025,14 +1064,116 @@ static const struct config_key config_limit_keys[] = {
 	{ NULL, NULL, false, { 0 } }
 };
 
+static_assert(HTTP_MAX_HEADERS == 128, "max_headers range text");
+
+static const struct config_key config_route_limit_keys[] = {
+	LIMIT_MAX_MESSAGE,
+	LIMIT_MESSAGE_RATE,
+	LIMIT_MESSAGE_BURST,
+	LIMIT_MAX_LIFETIME,
+	LIMIT_IDLE_TIMEOUT,
+	{ NULL, NULL, false, { 0 } }
+};
+
 static void
 config_limits_key(struct config_ctx *ctx, yaml_node_t *node,
     const char *path, void *obj)
 {
 	struct config	*cfg = obj;
 
+	ctx->limits_node = node;
 	config_mapping(ctx, node, path, config_limit_keys, &cfg->limits);
 }
+
+/*
+ * The memory a session may buffer (max_connection_memory) must hold what
+ * backpressure lets in: each direction's output up to the watermark
+ * plus what the reads of one loop turn add before reading pauses (at
+ * most two reads of 64KiB towards the client: its backend's, and its
+ * own pings answered; CONFIG_READ_SLACK), and the request head.  A
+ * budget below that is refused here rather than found at run time.
+ */
+#define CONFIG_READ_SLACK	(128 * KiB)
+
+static void
+config_check_memory(struct config_ctx *ctx)
+{
+	const struct config_limits	*l = &ctx->cfg->limits;
+	uint64_t			 need;
+	yaml_node_t			*node = ctx->limits_node;
+	const char			*key = "max_connection_memory";
+	yaml_node_pair_t		*pair;
+	char				 path[64];
+
+	need = 2 * (l->buffer_high_watermark + CONFIG_READ_SLACK) +
+	    l->max_request_head;
+	if (l->max_connection_memory >= need || node == NULL)
+		return;
+	if ((pair = config_pair(ctx, node, key)) == NULL)
+		pair = config_pair(ctx, node, key = "buffer_high_watermark");
+	if (pair == NULL)
+		pair = config_pair(ctx, node, key = "max_request_head");
+	if (pair != NULL)
+		node = yaml_document_get_node(ctx->doc, pair->value);
+	snprintf(path, sizeof(path), "limits.%s", key);
+	config_error(ctx, node, path, "max_connection_memory must be at "
+	    "least 2 x (buffer_high_watermark + 128KiB) + max_request_head "
+	    "= %llu bytes here", (unsigned long long)need);
+}
+
+/* A burst left at 0 is one second's worth of the rate. */
+static void
+config_default_burst(struct config_limits *l)
+{
+	if (l->handshake_burst == 0)
+		l->handshake_burst = l->handshake_rate;
+	if (l->message_burst == 0)
+		l->message_burst = l->message_rate;
+}
+
+/* Not set by the route: routes[].limits starts with all of them so. */
+#define CONFIG_LIMIT_UNSET	UINT64_MAX
+
+static_assert(sizeof(struct config_limits) % sizeof(uint64_t) == 0,
+    "config_limits is made of uint64_t fields only");
+
+/*
+ * A route's limits: its own, the global ones for the others.  Called
+ * before the global bursts are resolved, so that a route that sets its
+ * own rate alone gets one second of that rate as its burst.
+ */
+static void
+config_route_inherit(struct route *rt, const struct config_limits *global)
+{
+	uint64_t	*mine = (uint64_t *)(void *)&rt->limits;
+	const uint64_t	*theirs = (const uint64_t *)(const void *)global;
+	size_t		 i;
+
+	if (rt->limits.message_rate != CONFIG_LIMIT_UNSET &&
+	    rt->limits.message_burst == CONFIG_LIMIT_UNSET)
+		rt->limits.message_burst = 0;
+	for (i = 0; i < sizeof(*global) / sizeof(uint64_t); i++)
+		if (mine[i] == CONFIG_LIMIT_UNSET)
+			mine[i] = theirs[i];
+	config_default_burst(&rt->limits);
+}
+
+/* Every route's limits, then the global bursts. */
+static void
+config_resolve_limits(struct config_ctx *ctx)
+{
+	struct config	*cfg = ctx->cfg;
+	size_t		 i;
+
+	for (i = 0; i < cfg->nroutes; i++)
+		config_route_inherit(&cfg->routes[i], &cfg->limits);
+	config_default_burst(&cfg->limits);
+	config_check_memory(ctx);
+}
+
+static void
+config_route_limits(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, void *obj);
 
 /* backends: ----------------------------------------------------------- */
 
@@ -1843,6 +1984,16 @@ config_route_frames(struct config_ctx *ctx, yaml_node_t *node,
 	    path);
 }
 
+static void
+config_route_limits(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, void *obj)
+{
+	struct config_route_parse	*rp = obj;
+
+	config_mapping(ctx, node, path, config_route_limit_keys,
+	    &rp->rt->limits);
+}
+
 static const struct config_key config_route_keys[] = {
 	{ "match", config_route_match, true, { 0 } },
 	{ "origins", config_route_origins, false, { 0 } },
@@ -1852,6 +2003,7 @@ static const struct config_key config_route_keys[] = {
 	{ "strip_prefix", config_route_strip_prefix, false, { 0 } },
 	{ "on_reload", config_route_on_reload, false, { 0 } },
 	{ "drain_timeout", config_route_drain_timeout, false, { 0 } },
+	{ "limits", config_route_limits, false, { 0 } },
 	{ NULL, NULL, false, { 0 } }
 };
 
@@ -1903,6 +2055,8 @@ config_routes(struct config_ctx *ctx, yaml_node_t *node, const char *path,
 		rp.rt = &cfg->routes[i];
 		rp.ref = &refs[i];
 		rp.rt->drain_timeout = CONFIG_DRAIN_TIMEOUT;
+		/* CONFIG_LIMIT_UNSET in every field. */
+		memset(&rp.rt->limits, 0xff, sizeof(rp.rt->limits));
 		config_mapping(ctx, config_item(ctx, node, i), sub,
 		    config_route_keys, &rp);
 		refs[i].fingerprint = config_fingerprint(ctx,
@@ -2239,6 +2393,7 @@ config_check(struct config_ctx *ctx)
 		config_link_routes(ctx, ctx->route_refs);
 	config_check_proxy_listeners(ctx);
 	config_check_group(ctx);
+	config_resolve_limits(ctx);
 }
 
 static void

@@ -197,6 +197,34 @@ enum route_reload {
 
 #define CONFIG_DRAIN_TIMEOUT	(30 * 1000)	/* ms */
 
+/*
+ * All durations in milliseconds, all sizes in bytes, rates per second;
+ * 0 means "off".  A route has its own copy, with the keys it may change
+ * (route_limit_keys in config.c) set from its limits: and the others
+ * from the global ones.
+ */
+struct config_limits {
+	uint64_t	handshake_timeout;	/* accept to the whole head */
+	uint64_t	tls_handshake_timeout;	/* accept to TLS established */
+	uint64_t	max_request_head;
+	uint64_t	max_headers;		/* fields in a request head */
+	uint64_t	max_message;
+	uint64_t	buffer_high_watermark;
+	uint64_t	max_connection_memory;	/* buffered by a session */
+	uint64_t	max_connections;	/* the whole process */
+	uint64_t	max_connections_per_ip;
+	uint64_t	handshake_rate;		/* per client IP */
+	uint64_t	handshake_burst;
+	uint64_t	message_rate;		/* from a client, per session */
+	uint64_t	message_burst;
+	uint64_t	max_lifetime;		/* of a session */
+	uint64_t	ping_interval;
+	uint64_t	pong_timeout;
+	uint64_t	idle_timeout;
+	uint64_t	close_timeout;
+	uint64_t	shutdown_timeout;	/* SIGTERM to exit, at most */
+};
+
 struct route {
 	char			*host;		/* NULL: any host */
 	char			*path;		/* NULL: any path */
@@ -214,20 +242,8 @@ struct route {
 	enum route_reload	 on_reload;
 	uint64_t		 drain_timeout;	/* ms */
 	uint64_t		 fingerprint;	/* its text and its backend's */
-};
-
-/* All durations in milliseconds, all sizes in bytes; 0 means "off". */
-struct config_limits {
-	uint64_t	handshake_timeout;	/* accept to the whole head */
-	uint64_t	tls_handshake_timeout;	/* accept to TLS established */
-	uint64_t	max_request_head;
-	uint64_t	max_message;
-	uint64_t	buffer_high_watermark;
-	uint64_t	ping_interval;
-	uint64_t	pong_timeout;
-	uint64_t	idle_timeout;
-	uint64_t	close_timeout;
-	uint64_t	shutdown_timeout;	/* SIGTERM to exit, at most */
+	struct config_limits	 limits;	/* the global ones, with the
+						   route's own limits: */
 };
 
 struct config {

@@ -18,7 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define HTTP_MAX_HEADERS	64
+#define HTTP_MAX_HEADERS	128
 
 struct http_header {
 	const char	*name;

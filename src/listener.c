@@ -9,7 +9,12 @@
  *
  * When accept(2) fails for lack of descriptors (EMFILE, ENFILE) the
  * socket stays readable, so accepting again at once would spin: the
- * listener pauses for a second instead, as nginx does.
+ * listener pauses for a second instead, as nginx does.  Past
+ * max_connections new clients are still accepted, to be answered 503
+ * (session_admit), but only LISTENER_OVERFLOW(max) more: then the
+ * listener stops accepting until sessions end, so a flood waits in the
+ * kernel's backlog instead of costing descriptors and memory; it looks
+ * again every LISTENER_RECHECK_MS.
  *
  * A set is one configuration generation's listeners.  A reload binds a
  * new set against the running one: an address both have keeps its
@@ -42,6 +47,11 @@
 
 #define LISTENER_NAME_LEN	(INET6_ADDRSTRLEN + 8)
 
+/* Connections past max_connections accepted only to be answered 503. */
+#define LISTENER_OVERFLOW(max)	((max) / 8 + 16)
+#define LISTENER_RECHECK_MS	100
+#define LISTENER_EMFILE_MS	1000
+
 struct listener_set {
 	size_t		 naddrs;
 	unsigned	 nworkers;
@@ -59,7 +69,8 @@ struct listener_set {
 
 struct listener_sock {
 	struct evconnlistener	*evl;
-	struct event		*resume;	/* EMFILE back-off */
+	struct event		*resume;	/* back-off: EMFILE, or full */
+	bool			 paused;
 	struct config		*cfg;
 	const struct config_listen *cl;		/* in cfg */
 	struct listener_set	*set;
@@ -73,6 +84,32 @@ struct listener {
 	size_t			 nsocks;
 };
 
+/* Whether every session this process may hold is taken, and more. */
+static bool
+listener_full(const struct config *cfg)
+{
+	uint64_t	max = cfg->limits.max_connections, accepted;
+	size_t		open;
+
+	session_totals(&open, &accepted);
+	return open >= max + LISTENER_OVERFLOW(max);
+}
+
+/* Stops accepting for ms, then listener_resume_cb looks again. */
+static void
+listener_pause(struct listener_sock *ls, uint64_t ms, const char *why)
+{
+	struct timeval	tv = { (time_t)(ms / 1000),
+			    (suseconds_t)(ms % 1000) * 1000 };
+
+	if (ls->paused)
+		return;
+	log_warnx("accept on %s paused: %s", ls->name, why);
+	ls->paused = true;
+	evconnlistener_disable(ls->evl);
+	evtimer_add(ls->resume, &tv);
+}
+
 static void
 listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
@@ -84,15 +121,26 @@ listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	session_accept(evconnlistener_get_base(evl), ls->worker, fd, sa,
 	    (socklen_t)salen, ls->cfg, ls->cl, ts != NULL ?
 	    tls_server_ref(ts) : NULL);
+	if (listener_full(ls->cfg))
+		listener_pause(ls, LISTENER_RECHECK_MS,
+		    "max_connections reached and as many refusals under way "
+		    "as it allows");
 }
 
 static void
 listener_resume_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct listener_sock	*ls = arg;
+	struct timeval		 tv = { 0, LISTENER_RECHECK_MS * 1000 };
 
 	(void)fd;
 	(void)what;
+	if (listener_full(ls->cfg)) {
+		evtimer_add(ls->resume, &tv);
+		return;
+	}
+	log_info("accept on %s resumed", ls->name);
+	ls->paused = false;
 	evconnlistener_enable(ls->evl);
 }
 
@@ -100,15 +148,15 @@ static void
 listener_error_cb(struct evconnlistener *evl, void *arg)
 {
 	struct listener_sock	*ls = arg;
-	struct timeval		 tv = { 1, 0 };
 	int			 err = EVUTIL_SOCKET_ERROR();
+	char			 why[128];
 
+	(void)evl;
 	if (err == EMFILE || err == ENFILE || err == ENOBUFS ||
 	    err == ENOMEM) {
-		log_warnx("accept on %s: %s, pausing for 1s", ls->name,
+		snprintf(why, sizeof(why), "%s, for 1s",
 		    evutil_socket_error_to_string(err));
-		evconnlistener_disable(evl);
-		evtimer_add(ls->resume, &tv);
+		listener_pause(ls, LISTENER_EMFILE_MS, why);
 		return;
 	}
 	log_info("accept on %s: %s", ls->name,
@@ -339,6 +387,7 @@ listener_sock_attach(struct listener_sock *ls, struct listener_set *set,
 	if ((ls->resume = evtimer_new(evconnlistener_get_base(ls->evl),
 	    listener_resume_cb, ls)) == NULL)
 		fatal("listener: evtimer_new");
+	ls->paused = false;
 	evconnlistener_enable(ls->evl);
 }
 

@@ -28,6 +28,8 @@
  * a reload, STOPPING=1 at shutdown, and the connection counts in STATUS=
  * every few seconds while they change.
  */
+#include <sys/resource.h>
+
 #include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
@@ -378,6 +380,37 @@ main_status_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
+ * A session takes two descriptors (client, backend); a soft limit of
+ * 1024 would make max_connections a fiction.  Raised to the hard limit,
+ * as HAProxy does; a hard limit still too low gets a warning (systemd's
+ * LimitNOFILE= or ulimit -n raise it).  Running out anyway pauses
+ * accepting (listener.c), it does not stop wsgate.
+ */
+#define MAIN_SPARE_FDS	64	/* listeners, logs, workers' pipes */
+
+static void
+main_raise_nofile(const struct config *cfg)
+{
+	struct rlimit	rl;
+	uint64_t	want = 2 * cfg->limits.max_connections + MAIN_SPARE_FDS;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return;
+	if (rl.rlim_cur < rl.rlim_max && rl.rlim_cur < want) {
+		rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			log_warn("setrlimit RLIMIT_NOFILE");
+		(void)getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur < want)
+		log_warnx("max_connections %llu needs up to %llu descriptors, "
+		    "the limit is %llu: past it accepting pauses (raise "
+		    "LimitNOFILE= or ulimit -n)",
+		    (unsigned long long)cfg->limits.max_connections,
+		    (unsigned long long)want, (unsigned long long)rl.rlim_cur);
+}
+
+/*
  * Binds every listening socket (and loads the certificates) and the
  * admin listener, gives up root, then starts the workers on them.
  */
@@ -390,6 +423,7 @@ main_start_workers(struct config *cfg)
 	if (metrics_init(n) == -1)
 		fatalx("metrics: out of memory");
 	metrics_register(cfg);
+	main_raise_nofile(cfg);
 	if ((set = listener_bind(cfg, n, NULL)) == NULL)
 		fatalx("cannot listen, exiting");
 	if (cfg->admin != NULL &&

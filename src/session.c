@@ -81,7 +81,8 @@ session_outlen(const struct endpoint *ep)
 bool
 session_full(const struct endpoint *ep)
 {
-	return session_outlen(ep) >= ep->s->cfg->limits.buffer_high_watermark;
+	return session_outlen(ep) >=
+	    session_limits(ep->s)->buffer_high_watermark;
 }
 
 /* Stops or resumes reading ep, the backpressure switch. */
@@ -99,7 +100,7 @@ session_pause(struct endpoint *ep, bool pause)
 static size_t
 session_hold_limit(const struct session *s)
 {
-	return s->cfg->limits.max_request_head +
+	return session_limits(s)->max_request_head +
 	    (s->proxy_pending ? PROXYPROTO_V2_MAX_LEN : 0);
 }
 
@@ -118,6 +119,34 @@ session_hold(struct endpoint *ep, const uint8_t *data, size_t len)
 	if (evbuffer_get_length(ep->held) > session_hold_limit(ep->s))
 		conn_read(ep->conn, false);
 	return 0;
+}
+
+static uint64_t	session_age(const struct session *);
+
+static void
+session_lifetime_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	session_lifetime_over(arg);
+}
+
+/* max_lifetime counts from the accept. */
+static void
+session_arm_lifetime(struct session *s)
+{
+	uint64_t	limit = session_limits(s)->max_lifetime, age;
+
+	if (limit == 0 || s->lifetime_timer != NULL)
+		return;
+	if ((s->lifetime_timer = evtimer_new(s->base, session_lifetime_cb,
+	    s)) == NULL) {
+		log_warnx("session %llu: out of memory: no max_lifetime",
+		    (unsigned long long)s->id);
+		return;
+	}
+	age = session_age(s);
+	session_arm(s->lifetime_timer, age < limit ? limit - age : 0);
 }
 
 void
@@ -150,16 +179,17 @@ session_set_state(struct session *s, enum session_state state)
 		session_arm(s->timer, s->rt->be->handshake_timeout);
 		break;
 	case SESSION_RELAYING:
-		if (s->cfg->limits.idle_timeout != 0)
-			session_arm(s->timer, s->cfg->limits.idle_timeout);
-		if (s->cfg->limits.ping_interval != 0)
+		if (session_limits(s)->idle_timeout != 0)
+			session_arm(s->timer, session_limits(s)->idle_timeout);
+		if (session_limits(s)->ping_interval != 0)
 			session_arm(s->ping_timer,
-			    s->cfg->limits.ping_interval);
+			    session_limits(s)->ping_interval);
+		session_arm_lifetime(s);
 		break;
 	case SESSION_CLOSING:
 	case SESSION_LINGERING:
 		evtimer_del(s->ping_timer);
-		session_arm(s->timer, s->cfg->limits.close_timeout);
+		session_arm(s->timer, session_limits(s)->close_timeout);
 		break;
 	default:
 		break;		/* CONNECTING: armed per attempt */
@@ -465,8 +495,9 @@ session_handshake_timeout(struct session *s)
 		session_close(s, "TLS handshake timed out");
 		return;
 	}
-	if (age < s->cfg->limits.handshake_timeout) {
-		session_arm(s->timer, s->cfg->limits.handshake_timeout - age);
+	if (age < session_limits(s)->handshake_timeout) {
+		session_arm(s->timer,
+		    session_limits(s)->handshake_timeout - age);
 		return;
 	}
 	handshake_fail(&hr, 408, "request head not received in time");
@@ -555,6 +586,7 @@ session_free(struct session *s)
 	    session_age(s) * 1000);
 	if (s->counted)
 		backend_session_close(s->rt->be, s->srv);
+	admission_leave(&s->ticket, admission_now());
 	session_upgrade_free(s);
 	session_endpoint_free(&s->client);
 	session_endpoint_free(&s->backend);
@@ -562,6 +594,8 @@ session_free(struct session *s)
 	event_free(s->ping_timer);
 	if (s->drain_timer != NULL)
 		event_free(s->drain_timer);
+	if (s->lifetime_timer != NULL)
+		event_free(s->lifetime_timer);
 	event_free(s->free_ev);
 	TAILQ_REMOVE(&session_list, s, entry);
 	session_live--;
@@ -606,6 +640,8 @@ session_close(struct session *s, const char *reason)
 	evtimer_del(s->ping_timer);
 	if (s->drain_timer != NULL)
 		evtimer_del(s->drain_timer);
+	if (s->lifetime_timer != NULL)
+		evtimer_del(s->lifetime_timer);
 	event_active(s->free_ev, EV_TIMEOUT, 0);
 }
 
@@ -749,6 +785,8 @@ session_accept(struct event_base *base, unsigned worker, evutil_socket_t fd,
 	session_arm(s->timer, s->tls && cfg->limits.tls_handshake_timeout <
 	    cfg->limits.handshake_timeout ? cfg->limits.tls_handshake_timeout :
 	    cfg->limits.handshake_timeout);
+	if (!s->proxy_pending)		/* else once the header names it */
+		(void)session_admit(s);
 }
 
 static void

@@ -18,6 +18,7 @@
 #include <event2/event.h>
 #include <openssl/ssl.h>
 
+#include "admission.h"
 #include "backend.h"
 #include "config.h"
 #include "conn.h"
@@ -126,11 +127,16 @@ struct session {
 	struct event		*ping_timer;	/* keepalive */
 	struct event		*drain_timer;	/* a reload drains it; NULL:
 						   not asked to */
+	struct event		*lifetime_timer; /* max_lifetime; NULL: none */
 	struct event		*free_ev;	/* deferred session_free */
 	bool			 awaiting_pong;
 	uint8_t			 ping_token[8];	/* our ping's payload */
 	struct timeval		 started;
 	struct timeval		 last_activity;	/* data, for idle_timeout */
+	struct admission_ticket	 ticket;	/* its connection counted */
+	uint64_t		 msg_tokens;	/* message_rate bucket, in
+						   micro-messages */
+	struct timeval		 msg_refilled;	/* when msg_tokens was right */
 
 	/* For the access log. */
 	int			 status;
@@ -141,6 +147,13 @@ struct session {
 	bool			 counted;	/* backend_session_open() done */
 	struct metrics_conn	 mc;		/* its counters, /metrics */
 };
+
+/* The limits that apply: the route's once routed, the global ones before. */
+static inline const struct config_limits *
+session_limits(const struct session *s)
+{
+	return s->rt != NULL ? &s->rt->limits : &s->cfg->limits;
+}
 
 /* session.c */
 void	session_name_peer(struct session *, const struct sockaddr *,
@@ -164,6 +177,7 @@ int	session_hold(struct endpoint *, const uint8_t *, size_t);
 void	session_set_backend_callbacks(struct session *);
 
 /* session_upgrade.c */
+bool	session_admit(struct session *);
 void	session_read_head(struct session *);
 void	session_read_proxy_peeked(struct session *, const uint8_t *, size_t);
 void	session_reject(struct session *, const struct handshake_result *);
@@ -184,5 +198,6 @@ void	session_close_peers(struct session *, uint16_t, uint16_t,
 void	session_closing_timeout(struct session *);
 void	session_idle_check(struct session *);
 void	session_ping(struct session *);
+void	session_lifetime_over(struct session *);
 
 #endif

@@ -243,7 +243,7 @@ session_control(struct endpoint *src, const struct frame_event *ev)
 		    memcmp(ev->data, s->ping_token, ev->len) == 0) {
 			s->awaiting_pong = false;
 			session_arm(s->ping_timer,
-			    s->cfg->limits.ping_interval);
+			    session_limits(s)->ping_interval);
 		} else if (relay) {
 			session_write_control(dst, WS_OP_PONG, ev->data,
 			    ev->len);
@@ -259,7 +259,7 @@ session_control(struct endpoint *src, const struct frame_event *ev)
 static void
 session_touch(struct session *s)
 {
-	if (s->cfg->limits.idle_timeout != 0)
+	if (session_limits(s)->idle_timeout != 0)
 		event_base_gettimeofday_cached(s->base, &s->last_activity);
 }
 
@@ -287,6 +287,48 @@ session_data(struct endpoint *src, const struct frame_event *ev,
 	/* A tcp backend gets the payload bytes, as they arrive. */
 	(void)conn_write(dst->conn, ev->data, ev->len);
 	dst->bytes_out += ev->len;
+}
+
+/*
+ * message_rate: a token bucket per session, in micro-messages, refilled
+ * at the loop's cached time (rate micro-messages per microsecond).  It
+ * counts whole messages and control frames: a ping flood is a flood.
+ */
+static bool
+session_rate_ok(struct session *s)
+{
+	const struct config_limits	*l = session_limits(s);
+	uint64_t			 cap, us;
+	struct timeval			 now, d;
+
+	if (l->message_rate == 0)
+		return true;
+	cap = l->message_burst * 1000000;
+	event_base_gettimeofday_cached(s->base, &now);
+	timersub(&now, &s->msg_refilled, &d);
+	s->msg_refilled = now;
+	us = d.tv_sec < 0 ? 0 : (uint64_t)d.tv_sec * 1000000 +
+	    (uint64_t)d.tv_usec;
+	if (us >= (cap - s->msg_tokens) / l->message_rate)
+		s->msg_tokens = cap;
+	else
+		s->msg_tokens += us * l->message_rate;
+	if (s->msg_tokens < 1000000)
+		return false;
+	s->msg_tokens -= 1000000;
+	return true;
+}
+
+/* Whether a message or control frame from src may go on; fails if not. */
+static bool
+session_count_message(struct endpoint *src)
+{
+	struct session	*s = src->s;
+
+	if (src != &s->client || session_rate_ok(s))
+		return true;
+	session_fail(src, WS_CLOSE_POLICY, "message_rate exceeded");
+	return false;
 }
 
 /* Reading src may go on while neither buffer it feeds is full. */
@@ -326,10 +368,14 @@ session_read_frames(struct endpoint *src, uint8_t *data, size_t len)
 		case FRAME_NEED_MORE:
 			break;
 		case FRAME_DATA:
+			if (ev.last && !session_count_message(src))
+				return;
 			session_data(src, &ev, key);
 			key_used = true;
 			break;
 		case FRAME_CONTROL:
+			if (!session_count_message(src))
+				return;
 			session_control(src, &ev);
 			break;
 		case FRAME_ERROR:
@@ -415,6 +461,27 @@ session_count_traffic(struct session *s)
 	    s->client.bytes_out, s->client.msgs_out);
 }
 
+/*
+ * max_connection_memory, enforced: backpressure keeps a session's
+ * buffers under it (config.c checks that the watermark and one read fit
+ * in it), so a session over it is a bug or a path that escaped
+ * backpressure, and it ends here rather than grow.
+ */
+static void
+session_check_memory(struct session *s)
+{
+	size_t	used = session_outlen(&s->client) + session_outlen(&s->backend);
+
+	if (used <= session_limits(s)->max_connection_memory)
+		return;
+	log_warnx("session %llu: %s: %zu bytes buffered, over "
+	    "max_connection_memory: closed", (unsigned long long)s->id,
+	    s->peer, used);
+	session_note_close(s, WS_CLOSE_ABNORMAL, "wsgate",
+	    "max_connection_memory exceeded");
+	session_close(s, NULL);
+}
+
 void
 session_relay_read(struct endpoint *src, uint8_t *data, size_t len)
 {
@@ -423,6 +490,18 @@ session_relay_read(struct endpoint *src, uint8_t *data, size_t len)
 	else
 		session_read_bytes(src, data, len);
 	session_count_traffic(src->s);
+	session_check_memory(src->s);
+}
+
+void
+session_lifetime_over(struct session *s)
+{
+	if (s->state != SESSION_RELAYING)
+		return;
+	log_info("session %llu: %s: max_lifetime reached, closing",
+	    (unsigned long long)s->id, s->peer);
+	session_close_peers(s, WS_CLOSE_GOING_AWAY, WS_CLOSE_GOING_AWAY,
+	    "wsgate", "max_lifetime reached");
 }
 
 /* ep's output drained to its low watermark: resume what feeds it. */
@@ -481,7 +560,7 @@ void
 session_idle_check(struct session *s)
 {
 	struct timeval	now, idle;
-	uint64_t	ms, limit = s->cfg->limits.idle_timeout;
+	uint64_t	ms, limit = session_limits(s)->idle_timeout;
 
 	event_base_gettimeofday_cached(s->base, &now);
 	timersub(&now, &s->last_activity, &idle);
@@ -504,10 +583,10 @@ session_ping(struct session *s)
 		session_write_control(&s->client, WS_OP_PING, s->ping_token,
 		    sizeof(s->ping_token));
 		s->awaiting_pong = true;
-		session_arm(s->ping_timer, s->cfg->limits.pong_timeout);
+		session_arm(s->ping_timer, session_limits(s)->pong_timeout);
 	} else if (s->client.paused) {
 		/* The pong may sit unread behind backpressure: wait on. */
-		session_arm(s->ping_timer, s->cfg->limits.pong_timeout);
+		session_arm(s->ping_timer, session_limits(s)->pong_timeout);
 	} else {
 		session_fail(&s->client, WS_CLOSE_INTERNAL,
 		    "keepalive ping timeout");
@@ -536,7 +615,7 @@ session_relay_held(struct endpoint *ep)
 static void
 session_relay_endpoint(struct endpoint *ep)
 {
-	conn_set_lowat(ep->conn, ep->s->cfg->limits.buffer_high_watermark /
+	conn_set_lowat(ep->conn, session_limits(ep->s)->buffer_high_watermark /
 	    2);
 	conn_read(ep->conn, true);
 }
@@ -548,13 +627,17 @@ session_start_relay(struct session *s)
 
 	session_set_state(s, SESSION_RELAYING);
 	session_touch(s);
+	/* The route's own limits from now on. */
+	c->reader.max_message = session_limits(s)->max_message;
+	s->msg_tokens = session_limits(s)->message_burst * 1000000;
+	event_base_gettimeofday_cached(s->base, &s->msg_refilled);
 	c->peer = b->conn != NULL ? b : c;	/* echo: back to itself */
 	if (b->conn != NULL) {
 		b->peer = c;
 		b->websocket = s->rt->be->type == BACKEND_WEBSOCKET;
 		b->masks = b->websocket;
 		frame_reader_init(&b->reader, FRAME_FROM_SERVER,
-		    s->cfg->limits.max_message);
+		    session_limits(s)->max_message);
 		utf8_init(&b->utf8);
 		backend_session_open(s->rt->be, s->srv);
 		s->counted = true;

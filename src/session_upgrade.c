@@ -130,6 +130,46 @@ session_handshake_done(struct session *s)
 	session_connect_next(s);
 }
 
+/* admission ---------------------------------------------------------- */
+
+/*
+ * Counts the connection against the limits (admission.c) once its
+ * client is known: at accept, or after a PROXY header.  A connection
+ * over them is answered at once, without waiting for its head, which a
+ * flood would make us wait for: 503 past max_connections, 429 past the
+ * client's own limits, with Retry-After when its handshake rate is the
+ * reason.  A trusted proxy that names no client is not limited as one
+ * client: everybody behind it shares its address.  False when refused.
+ */
+bool
+session_admit(struct session *s)
+{
+	struct handshake_result	 hr;
+	char			 retry[32];
+	unsigned		 after;
+	bool			 per_ip = !s->peer_trusted || s->proxied;
+
+	switch (admission_enter((const struct sockaddr *)&s->peer_ss, per_ip,
+	    &s->cfg->limits, admission_now(), &s->ticket, &after)) {
+	case ADMISSION_OK:
+		return true;
+	case ADMISSION_FULL:
+		handshake_fail(&hr, 503, "max_connections reached");
+		break;
+	case ADMISSION_IP_FULL:
+		handshake_fail(&hr, 429, "max_connections_per_ip reached");
+		break;
+	case ADMISSION_RATE:
+	default:
+		handshake_fail(&hr, 429, "handshake_rate exceeded");
+		snprintf(retry, sizeof(retry), "Retry-After: %u", after);
+		hr.extra_header = retry;
+		break;
+	}
+	session_reject(s, &hr);
+	return false;
+}
+
 /*
  * Keeps a copy of the head: a websocket backend gets a request made from
  * it after the connect, when client.held has moved on.
@@ -198,6 +238,8 @@ session_read_proxy(struct session *s)
 	}
 	evbuffer_drain(in, h.len);
 	session_proxy_apply(s, &h);
+	if (!session_admit(s))
+		return -1;
 	/* The hold's bound was the header's too: the head may need more. */
 	conn_read(s->client.conn, true);
 	return 0;
@@ -235,6 +277,7 @@ session_read_proxy_peeked(struct session *s, const uint8_t *data, size_t len)
 		return;
 	}
 	session_proxy_apply(s, &h);
+	(void)session_admit(s);
 }
 
 void
@@ -253,7 +296,7 @@ session_read_head(struct session *s)
 	len = evbuffer_get_length(in);
 	head = (char *)evbuffer_pullup(in, (ev_ssize_t)len);
 	switch (http_parse_request(head, len,
-	    s->cfg->limits.max_request_head, &req, &status, &errstr)) {
+	    session_limits(s)->max_request_head, &req, &status, &errstr)) {
 	case HTTP_PARSE_NEED_MORE:
 		return;
 	case HTTP_PARSE_ERROR:
@@ -264,6 +307,11 @@ session_read_head(struct session *s)
 		break;
 	}
 	session_note_target(s, &req);
+	if (req.fields.n > session_limits(s)->max_headers) {
+		handshake_fail(&hr, 431, "too many header fields");
+		session_reject(s, &hr);
+		return;
+	}
 	if (session_keep_head(s, head, req.head_len) == -1) {
 		session_close(s, "out of memory");
 		return;
@@ -575,7 +623,7 @@ session_read_upstream(struct session *s)
 
 	head = (char *)evbuffer_pullup(in, (ev_ssize_t)len);
 	switch (http_parse_response(head, len,
-	    s->cfg->limits.max_request_head, &resp, &errstr)) {
+	    session_limits(s)->max_request_head, &resp, &errstr)) {
 	case HTTP_PARSE_NEED_MORE:
 		return;
 	case HTTP_PARSE_ERROR:

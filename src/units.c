@@ -23,6 +23,11 @@ static const struct units_suffix units_durations[] = {
 	{ NULL, 0 }
 };
 
+static const struct units_suffix units_counts[] = {
+	{ "", 1 },
+	{ NULL, 0 }
+};
+
 static const struct units_suffix units_sizes[] = {
 	{ "", 1 },
 	{ "B", 1 },
@@ -84,4 +89,11 @@ units_parse_size(const char *s, uint64_t *bytes, const char **errstr)
 {
 	return units_parse(s, units_sizes, bytes, errstr,
 	    "unit must be B, KiB, MiB or GiB (e.g. 64KiB)");
+}
+
+int
+units_parse_count(const char *s, uint64_t *n, const char **errstr)
+{
+	return units_parse(s, units_counts, n, errstr,
+	    "must be a whole number");
 }

@@ -1,6 +1,6 @@
 /*
  * units — durations ("250ms", "30s", "5m", "1h") and sizes ("512",
- * "64KiB", "16MiB", "1GiB") as written in wsgate.yaml.  Pure.
+ * "64KiB", "16MiB", "1GiB") and counts as written in wsgate.yaml.  Pure.
  */
 #ifndef WSGATE_UNITS_H
 #define WSGATE_UNITS_H
@@ -15,5 +15,8 @@ int	units_parse_duration(const char *s, uint64_t *ms, const char **errstr);
 
 /* Parses a size into bytes; no unit means bytes.  Returns 0 or -1. */
 int	units_parse_size(const char *s, uint64_t *bytes, const char **errstr);
+
+/* Parses a whole number (digits only, no sign).  Returns 0 or -1. */
+int	units_parse_count(const char *s, uint64_t *n, const char **errstr);
 
 #endif

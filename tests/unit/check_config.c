@@ -522,8 +522,29 @@ static const struct config_bound_vector config_bound_vectors[] = {
 	{ "max_message: 1GiB", LIMIT(max_message), 1 * GiB },
 	{ "buffer_high_watermark: 4KiB", LIMIT(buffer_high_watermark),
 	    4 * KiB },
-	{ "buffer_high_watermark: 1GiB", LIMIT(buffer_high_watermark),
-	    1 * GiB },
+	{ "buffer_high_watermark: 1GiB\n  max_connection_memory: 4GiB",
+	    LIMIT(buffer_high_watermark), 1 * GiB },
+	{ "max_connection_memory: 4GiB", LIMIT(max_connection_memory),
+	    4 * GiB },
+	{ "buffer_high_watermark: 4KiB\n  max_connection_memory: 272KiB\n"
+	    "  max_request_head: 1KiB", LIMIT(max_connection_memory),
+	    272 * KiB },
+	{ "max_headers: 8", LIMIT(max_headers), 8 },
+	{ "max_headers: 128", LIMIT(max_headers), 128 },
+	{ "max_connections: 1", LIMIT(max_connections), 1 },
+	{ "max_connections: 10000000", LIMIT(max_connections), 10000000 },
+	{ "max_connections_per_ip: 0", LIMIT(max_connections_per_ip), 0 },
+	{ "max_connections_per_ip: 1", LIMIT(max_connections_per_ip), 1 },
+	{ "handshake_rate: 0", LIMIT(handshake_rate), 0 },
+	{ "handshake_rate: 1000000", LIMIT(handshake_rate), 1000000 },
+	{ "handshake_rate: 20", LIMIT(handshake_burst), 20 },
+	{ "handshake_rate: 20\n  handshake_burst: 50", LIMIT(handshake_burst),
+	    50 },
+	{ "message_rate: 100", LIMIT(message_burst), 100 },
+	{ "message_rate: 100\n  message_burst: 1", LIMIT(message_burst), 1 },
+	{ "max_lifetime: 0", LIMIT(max_lifetime), 0 },
+	{ "max_lifetime: 1s", LIMIT(max_lifetime), 1 * SEC },
+	{ "max_lifetime: 8760h", LIMIT(max_lifetime), 8760 * 3600 * SEC },
 	{ "ping_interval: 0", LIMIT(ping_interval), 0 },
 	{ "ping_interval: 1s\n  pong_timeout: 10s", LIMIT(ping_interval),
 	    1 * SEC },
@@ -538,6 +559,38 @@ static const struct config_bound_vector config_bound_vectors[] = {
 	{ "close_timeout: 100ms", LIMIT(close_timeout), 100 },
 	{ "close_timeout: 1m", LIMIT(close_timeout), 60 * SEC },
 };
+
+/* A route's limits: its own keys, the global values for the others. */
+START_TEST(test_config_route_limits)
+{
+	struct config		*cfg;
+	const struct route	*a, *b;
+
+	cfg = config_test_valid(CFG_LISTEN "routes:\n"
+	    "  - match: { path: /a }\n    backend: echo\n"
+	    "    limits: { max_message: 1KiB, message_rate: 5,"
+	    " max_lifetime: 1h, idle_timeout: 30s }\n"
+	    "  - match: { path: /b }\n    backend: echo\n"
+	    "limits:\n  max_message: 2MiB\n  message_rate: 100\n"
+	    "  message_burst: 300\n  ping_interval: 5s\n");
+	a = &cfg->routes[0];
+	b = &cfg->routes[1];
+	ck_assert_uint_eq(a->limits.max_message, 1 * KiB);
+	ck_assert_uint_eq(a->limits.message_rate, 5);
+	/* Its own rate without a burst: one second of its rate. */
+	ck_assert_uint_eq(a->limits.message_burst, 5);
+	ck_assert_uint_eq(a->limits.max_lifetime, 3600 * SEC);
+	ck_assert_uint_eq(a->limits.idle_timeout, 30 * SEC);
+	ck_assert_uint_eq(a->limits.ping_interval, 5 * SEC);
+	ck_assert_uint_eq(a->limits.max_connections, 100000);
+	ck_assert_uint_eq(b->limits.max_message, 2 * MiB);
+	ck_assert_uint_eq(b->limits.message_rate, 100);
+	ck_assert_uint_eq(b->limits.message_burst, 300);
+	ck_assert_uint_eq(b->limits.max_lifetime, 0);
+	ck_assert(memcmp(&b->limits, &cfg->limits, sizeof(cfg->limits)) == 0);
+	config_unref(cfg);
+}
+END_TEST
 
 START_TEST(test_config_limit_bounds)
 {
@@ -1173,11 +1226,41 @@ static const struct config_error_vector config_error_vectors[] = {
 	  CFG_LISTEN CFG_ROUTES "log: { access: yes }\n",
 	  NAME ":6:16: log.access: \"yes\" must be false or true\n" },
 	{ "unknown limit",
-	  CFG_LISTEN CFG_ROUTES "limits:\n  max_connections: 100\n",
-	  NAME ":7:3: limits.max_connections: unknown key (expected one of: "
+	  CFG_LISTEN CFG_ROUTES "limits:\n  max_conns: 100\n",
+	  NAME ":7:3: limits.max_conns: unknown key (expected one of: "
 	  "handshake_timeout, tls_handshake_timeout, max_request_head, "
-	  "max_message, buffer_high_watermark, ping_interval, pong_timeout, "
-	  "idle_timeout, close_timeout, shutdown_timeout)\n" },
+	  "max_headers, max_message, buffer_high_watermark, "
+	  "max_connection_memory, max_connections, max_connections_per_ip, "
+	  "handshake_rate, handshake_burst, message_rate, message_burst, "
+	  "max_lifetime, ping_interval, pong_timeout, idle_timeout, "
+	  "close_timeout, shutdown_timeout)\n" },
+	{ "count with a unit",
+	  CFG_LISTEN CFG_ROUTES "limits:\n  max_connections: 1k\n",
+	  NAME ":7:20: limits.max_connections: \"1k\": must be a whole "
+	  "number\n" },
+	{ "max_connections 0",
+	  CFG_LISTEN CFG_ROUTES "limits:\n  max_connections: 0\n",
+	  NAME ":7:20: limits.max_connections: must be between 1 and "
+	  "10000000\n" },
+	{ "max_headers bound",
+	  CFG_LISTEN CFG_ROUTES "limits:\n  max_headers: 129\n",
+	  NAME ":7:16: limits.max_headers: must be between 8 and 128\n" },
+	{ "memory below the watermark",
+	  CFG_LISTEN CFG_ROUTES "limits:\n  buffer_high_watermark: 4MiB\n",
+	  NAME ":7:26: limits.buffer_high_watermark: max_connection_memory "
+	  "must be at least 2 x (buffer_high_watermark + 128KiB) + "
+	  "max_request_head = 8658944 bytes here\n" },
+	{ "memory set too low",
+	  CFG_LISTEN CFG_ROUTES "limits:\n  max_connection_memory: 1MiB\n",
+	  NAME ":7:26: limits.max_connection_memory: max_connection_memory "
+	  "must be at least 2 x (buffer_high_watermark + 128KiB) + "
+	  "max_request_head = 2367488 bytes here\n" },
+	{ "route limit not per route",
+	  CFG_LISTEN "routes:\n  - match: { path: / }\n    backend: echo\n"
+	  "    limits: { ping_interval: 1s }\n",
+	  NAME ":6:15: routes[0].limits.ping_interval: unknown key (expected "
+	  "one of: max_message, message_rate, message_burst, max_lifetime, "
+	  "idle_timeout)\n" },
 	{ "unknown key in a backend",
 	  CFG_LISTEN CFG_ROUTES "backends:\n  b:\n    type: tcp\n"
 	  "    servers: [\"127.0.0.1:1\"]\n    weight: 2\n",
@@ -1190,7 +1273,7 @@ static const struct config_error_vector config_error_vectors[] = {
 	  "    timeout: 5s\n",
 	  NAME ":6:5: routes[0].timeout: unknown key (expected one of: "
 	  "match, origins, backend, subprotocols, frames, strip_prefix, "
-	  "on_reload, drain_timeout)\n" },
+	  "on_reload, drain_timeout, limits)\n" },
 	{ "unknown key in a match",
 	  CFG_LISTEN "routes:\n  - match: { path: /, port: 80 }\n"
 	  "    backend: echo\n",
@@ -2947,6 +3030,7 @@ check_suite(void)
 	    CONFIG_NELEM(config_workers_vectors));
 	tcase_add_loop_test(tc, test_config_log_level, 0,
 	    CONFIG_NELEM(config_level_vectors));
+	tcase_add_test(tc, test_config_route_limits);
 	tcase_add_loop_test(tc, test_config_limit_bounds, 0,
 	    CONFIG_NELEM(config_bound_vectors));
 	tcase_add_test(tc, test_config_connect_timeout_bounds);

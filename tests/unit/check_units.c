@@ -100,6 +100,25 @@ static const struct units_vector units_size_vectors[] = {
 	{ "18014398509481984KiB", -1, 0, UNITS_TOO_LARGE },
 };
 
+#define UNITS_BAD_COUNT	"must be a whole number"
+
+static const struct units_vector units_count_vectors[] = {
+	{ "0", 0, 0, NULL },
+	{ "256", 0, 256, NULL },
+	{ "100000", 0, 100000, NULL },
+	{ "18446744073709551609", 0, 18446744073709551609ULL, NULL },
+	{ "", -1, 0, UNITS_NEED_NUMBER },
+	{ "-1", -1, 0, UNITS_NEED_NUMBER },
+	{ "+1", -1, 0, UNITS_NEED_NUMBER },
+	{ " 1", -1, 0, UNITS_NEED_NUMBER },
+	{ "1 ", -1, 0, UNITS_BAD_COUNT },
+	{ "1.5", -1, 0, UNITS_BAD_COUNT },
+	{ "1k", -1, 0, UNITS_BAD_COUNT },
+	{ "1KiB", -1, 0, UNITS_BAD_COUNT },
+	{ "0x10", -1, 0, UNITS_BAD_COUNT },
+	{ "18446744073709551616", -1, 0, UNITS_TOO_LARGE },
+};
+
 /* Runs one vector through parse (a duration or size parser). */
 static void
 units_check(const struct units_vector *v, const char *what,
@@ -138,6 +157,12 @@ START_TEST(test_units_size)
 }
 END_TEST
 
+START_TEST(test_units_count)
+{
+	units_check(&units_count_vectors[_i], "count", units_parse_count);
+}
+END_TEST
+
 #define UNITS_NELEM(a)	((int)(sizeof(a) / sizeof((a)[0])))
 
 Suite *
@@ -156,6 +181,11 @@ check_suite(void)
 	tc = tcase_create("sizes");
 	tcase_add_loop_test(tc, test_units_size, 0,
 	    UNITS_NELEM(units_size_vectors));
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("counts");
+	tcase_add_loop_test(tc, test_units_count, 0,
+	    UNITS_NELEM(units_count_vectors));
 	suite_add_tcase(s, tc);
 
 	return s;
