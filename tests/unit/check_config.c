@@ -2854,7 +2854,8 @@ static const struct config_error_vector config_hosts_error_vectors[] = {
 	  "(the port of Host is ignored)") },
 	{ "allowed_hosts path", CFG_HOSTS("[a.test/x]"),
 	  HOSTS_ERR(21, 0, "a.test/x", HOSTS_NAME) },
-	{ "allowed_hosts label of 64", CFG_HOSTS("[a12345678912345678912345678912"
+	{ "allowed_hosts label of 64",
+	  CFG_HOSTS("[a12345678912345678912345678912"
 	  "3456789123456789123456789123456789.test]"),
 	  HOSTS_ERR(21, 0, "a12345678912345678912345678912"
 	  "3456789123456789123456789123456789.test", HOSTS_NAME) },
