@@ -892,10 +892,146 @@ config_listen_tls(struct config_ctx *ctx, yaml_node_t *node,
 	free(tp.pair.key);
 }
 
+/* listen[].allowed_hosts: ------------------------------------------- */
+
+/*
+ * Whether s is a DNS name as RFC 1123 §2.1 writes one: labels of 1 to 63
+ * letters, digits and hyphens, not starting or ending with a hyphen,
+ * joined by dots, 253 bytes at most (no trailing dot).  *nlabels is set
+ * to their count; *numeric when the last label is all digits, which
+ * makes it a (bad) IPv4 address rather than a name.
+ */
+static bool
+config_is_dns_name(const char *s, size_t *nlabels, bool *numeric)
+{
+	size_t	n;
+
+	*nlabels = 0;
+	if (strlen(s) > 253)
+		return false;
+	for (;;) {
+		*numeric = true;
+		for (n = 0; isalnum((unsigned char)s[n]) || s[n] == '-'; n++)
+			if (!isdigit((unsigned char)s[n]))
+				*numeric = false;
+		if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-')
+			return false;
+		(*nlabels)++;
+		if (s[n] == '\0')
+			return true;
+		if (s[n] != '.')
+			return false;
+		s += n + 1;
+	}
+}
+
+/*
+ * An entry of allowed_hosts, as tls_name_matches() takes it (the matcher
+ * of certificate names, reused by route_host_allowed()): a host name,
+ * "*." and a name of two labels or more, an IPv4 address, or an IPv6
+ * address with or without brackets, kept as "[addr]" in the canonical
+ * form of inet_ntop(), which route_host_allowed() gives the Host too.
+ * Returns the entry to keep (caller frees), or NULL with *errstr.
+ */
+static char *
+config_allowed_host(const char *s, const char **errstr)
+{
+	struct in_addr	 a4;
+	struct in6_addr	 a6;
+	char		 v6[INET6_ADDRSTRLEN], *out;
+	const char	*name = s;
+	size_t		 len = strlen(s), nlabels;
+	bool		 numeric;
+
+	if (len >= 2 && s[0] == '[' && s[len - 1] == ']' &&
+	    len - 2 < sizeof(v6)) {
+		memcpy(v6, s + 1, len - 2);
+		v6[len - 2] = '\0';
+	} else
+		snprintf(v6, sizeof(v6), "%s", s);
+	if (inet_pton(AF_INET6, v6, &a6) == 1) {
+		inet_ntop(AF_INET6, &a6, v6, sizeof(v6));
+		if (asprintf(&out, "[%s]", v6) == -1) {
+			perror("asprintf");
+			exit(1);
+		}
+		return out;
+	}
+	if (inet_pton(AF_INET, s, &a4) == 1)
+		return config_strdup(s);
+	if (s[0] == '[') {
+		*errstr = "not an IPv6 address";
+		return NULL;
+	}
+	if (strchr(s, ':') != NULL) {
+		*errstr = "must be a host without port (the port of Host is "
+		    "ignored)";
+		return NULL;
+	}
+	if (strncmp(s, "*.", 2) == 0)
+		name = s + 2;
+	if (strchr(name, '*') != NULL) {
+		*errstr = "a wildcard is only allowed as a leading \"*.\", as "
+		    "in \"*.example.com\"";
+		return NULL;
+	}
+	if (!config_is_dns_name(name, &nlabels, &numeric)) {
+		*errstr = "not a host name or IP address";
+		return NULL;
+	}
+	if (numeric) {
+		*errstr = name == s ? "not an IPv4 address" :
+		    "a wildcard covers names, not IP addresses";
+		return NULL;
+	}
+	/* tls_name_matches(): "*.test" would cover a top-level domain. */
+	if (name != s && nlabels < 2) {
+		*errstr = "\"*.\" must be followed by two labels or more, as "
+		    "in \"*.example.com\"";
+		return NULL;
+	}
+	return config_strdup(s);
+}
+
+/* A list, possibly empty (as if absent: any host). */
+static void
+config_listen_allowed_hosts(struct config_ctx *ctx, yaml_node_t *node,
+    const char *path, void *obj)
+{
+	struct config_listen	*ls = obj;
+	yaml_node_t		*item;
+	char			 sub[CONFIG_PATH_MAX], *entry;
+	const char		*s, *errstr = NULL;
+	size_t			 i, n;
+
+	if (node->type != YAML_SEQUENCE_NODE) {
+		config_error(ctx, node, path, "must be a list of host names, "
+		    "not %s", config_type_name(node));
+		return;
+	}
+	n = (size_t)(node->data.sequence.items.top -
+	    node->data.sequence.items.start);
+	if (n == 0)
+		return;
+	ls->allowed_hosts = config_calloc(n, sizeof(*ls->allowed_hosts));
+	for (i = 0; i < n; i++) {
+		snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
+		item = config_item(ctx, node, i);
+		if ((s = config_scalar(ctx, item, sub)) == NULL)
+			continue;
+		if ((entry = config_allowed_host(s, &errstr)) == NULL) {
+			config_error(ctx, item, sub, "\"%s\": %s", s, errstr);
+			continue;
+		}
+		ls->allowed_hosts[ls->nallowed_hosts++] = entry;
+	}
+}
+
 static const struct config_key config_listen_keys[] = {
 	{ "address", config_listen_address, true, { 0 } },
 	{ "tls", config_listen_tls, false, { 0 } },
 	{ "proxy_protocol", config_listen_proxy_protocol, false, { 0 } },
+	{ "allowed_hosts", config_listen_allowed_hosts, false, { 0 } },
 	{ NULL, NULL, false, { 0 } }
 };
 
@@ -2329,6 +2465,9 @@ config_free(struct config *cfg)
 	for (i = 0; i < cfg->nlistens; i++) {
 		free(cfg->listens[i].address);
 		config_tls_free(cfg->listens[i].tls);
+		for (j = 0; j < cfg->listens[i].nallowed_hosts; j++)
+			free(cfg->listens[i].allowed_hosts[j]);
+		free(cfg->listens[i].allowed_hosts);
 	}
 	free(cfg->listens);
 	free(cfg->trusted_proxies);

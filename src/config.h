@@ -94,6 +94,11 @@ struct config_listen {
 	enum config_proxy_protocol proxy_protocol; /* not OFF: the config
 						   has trusted_proxies */
 	struct config_tls	*tls;		/* NULL: plain TCP */
+	char		       **allowed_hosts;	/* Host must match one (tls.h
+						   tls_name_matches()); IPv6
+						   as "[addr]", canonical;
+						   NULL: any host */
+	size_t			 nallowed_hosts;
 };
 
 /*

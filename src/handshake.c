@@ -3,7 +3,8 @@
  * and §4.2.2 (sending the server's opening handshake).
  *
  * The checks run in the order of the DESIGN.md table, so that the most
- * specific answer wins: version and Host first, then the route (404),
+ * specific answer wins: version and Host first, then the listener's
+ * allowed_hosts (421, RFC 9110 §15.5.20), then the route (404),
  * the method (405), the Upgrade/Connection tokens (426/400), the
  * WebSocket version (426) and key (400), and the route's Origin policy
  * (403).  Sec-WebSocket-Extensions offers are ignored, which declines
@@ -112,7 +113,8 @@ handshake_duplicate(const struct http_request *req)
 /* Host, route and method: the checks that any HTTP request gets. */
 static int
 handshake_check_request(const struct http_request *req,
-    const struct config *cfg, struct handshake_result *hr)
+    const struct config *cfg, const struct config_listen *cl,
+    struct handshake_result *hr)
 {
 	const struct http_header	*host;
 	const char			*q;
@@ -133,6 +135,17 @@ handshake_check_request(const struct http_request *req,
 	}
 	if (!handshake_host_valid(host->value, host->value_len)) {
 		handshake_fail(hr, 400, "invalid Host header");
+		return -1;
+	}
+	/*
+	 * Before any route: a name this listener does not serve (DNS
+	 * rebinding points one at our address) is refused as RFC 9110
+	 * §15.5.20 says, whatever the path.
+	 */
+	if (!route_host_allowed(cl, host->value, host->value_len)) {
+		handshake_fail(hr, 421, "host not served on this listener");
+		hr->host = host->value;
+		hr->host_len = route_host_len(host->value, host->value_len);
 		return -1;
 	}
 	q = memchr(req->target, '?', req->target_len);
@@ -200,13 +213,13 @@ handshake_check_upgrade(const struct http_request *req,
 
 void
 handshake_check(const struct http_request *req, const struct config *cfg,
-    struct handshake_result *hr)
+    const struct config_listen *cl, struct handshake_result *hr)
 {
 	const struct http_header	*origin, *host;
 	const struct route		*rt;
 
 	memset(hr, 0, sizeof(*hr));
-	if (handshake_check_request(req, cfg, hr) == -1)
+	if (handshake_check_request(req, cfg, cl, hr) == -1)
 		return;
 	rt = hr->rt;
 	if (handshake_check_upgrade(req, hr) == -1) {

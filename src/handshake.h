@@ -22,12 +22,18 @@ struct handshake_result {
 						   lines ("N: v\r\n"...) */
 	const struct route	*rt;		/* borrowed from the config */
 	const char		*protocol;	/* selected, or NULL */
+	const char		*host;		/* 421: the Host refused, */
+	size_t			 host_len;	/* borrowed from the request */
 	char			 accept[HANDSHAKE_ACCEPT_LEN + 1];
 };
 
-/* Checks req against cfg; fills in *hr (status 101 when accepted). */
+/*
+ * Checks req, received on the listener cl (NULL: no listener policy),
+ * against cfg; fills in *hr (status 101 when accepted).
+ */
 void	handshake_check(const struct http_request *req,
-	    const struct config *cfg, struct handshake_result *hr);
+	    const struct config *cfg, const struct config_listen *cl,
+	    struct handshake_result *hr);
 
 /* Fills in *hr for an error found before the check (e.g. by the parser). */
 void	handshake_fail(struct handshake_result *hr, int status,

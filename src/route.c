@@ -7,10 +7,15 @@
  * prefix ("/ws" also matches "/wsx"), as in nginx; end it with "/" or use
  * path_exact for a segment boundary.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include "route.h"
+#include "tls.h"
 
 const char *
 route_offers(const struct http_request *req,
@@ -75,6 +80,54 @@ route_host_len(const char *host, size_t len)
 	}
 	p = memchr(host, ':', len);
 	return p == NULL ? len : (size_t)(p - host);
+}
+
+/*
+ * Host (without port) as a string for tls_name_matches(), in buf of
+ * size; an IPv6 literal in the canonical "[addr]" form that config.c
+ * gave the allowed entries.  False when it cannot match any entry.
+ */
+static bool
+route_host_name(const char *host, size_t len, char *buf, size_t size)
+{
+	struct in6_addr	a6;
+	char		v6[INET6_ADDRSTRLEN];
+
+	/* A NUL would end the name early for the string compare. */
+	if (len == 0 || len >= size || memchr(host, '\0', len) != NULL)
+		return false;
+	if (host[0] != '[') {
+		memcpy(buf, host, len);
+		buf[len] = '\0';
+		return true;
+	}
+	if (len < 2 || host[len - 1] != ']' || len - 2 >= sizeof(v6))
+		return false;
+	memcpy(v6, host + 1, len - 2);
+	v6[len - 2] = '\0';
+	if (inet_pton(AF_INET6, v6, &a6) != 1 ||
+	    inet_ntop(AF_INET6, &a6, v6, sizeof(v6)) == NULL)
+		return false;
+	return (size_t)snprintf(buf, size, "[%s]", v6) < size;
+}
+
+bool
+route_host_allowed(const struct config_listen *cl, const char *host,
+    size_t host_len)
+{
+	char	name[256];
+	size_t	i;
+
+	if (cl == NULL || cl->nallowed_hosts == 0)
+		return true;
+	/* No allowed entry is longer than 253 bytes (or an IPv6 literal). */
+	if (!route_host_name(host, route_host_len(host, host_len), name,
+	    sizeof(name)))
+		return false;
+	for (i = 0; i < cl->nallowed_hosts; i++)
+		if (tls_name_matches(cl->allowed_hosts[i], name))
+			return true;
+	return false;
 }
 
 static bool

@@ -28,6 +28,16 @@ const struct route *route_match(const struct config *cfg, const char *host,
 bool	route_origin_allowed(const struct route *rt, const char *origin,
 	    size_t origin_len, const char *host, size_t host_len);
 
+/*
+ * True when the listener cl accepts requests for host, a Host header
+ * value (its port, if any, is ignored): cl has no allowed_hosts, or one
+ * of them matches it as a certificate name matches an SNI name
+ * (tls_name_matches(): exact but case-insensitive, or "*." covering
+ * exactly one more label).  An IPv6 literal is compared by address.
+ */
+bool	route_host_allowed(const struct config_listen *cl, const char *host,
+	    size_t host_len);
+
 /* Length of host without its port: "example.com:8080" -> 11. */
 size_t	route_host_len(const char *host, size_t len);
 

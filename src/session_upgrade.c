@@ -49,8 +49,17 @@ session_reject(struct session *s, const struct handshake_result *hr)
 
 	session_set_status(s, hr->status);
 	session_note_close(s, 0, "wsgate", hr->reason);
-	log_info("session %llu: %s %s: %d %s", (unsigned long long)s->id,
-	    s->peer, session_target(s), hr->status, hr->reason);
+	if (hr->host != NULL)
+		/* The Host passed handshake_host_valid(): safe to log. */
+		log_info("session %llu: %s %s: %d %s: host \"%.*s\" is not "
+		    "in allowed_hosts of listener %s",
+		    (unsigned long long)s->id, s->peer, session_target(s),
+		    hr->status, hr->reason, (int)(hr->host_len > 255 ? 255 :
+		    hr->host_len), hr->host, s->listen->address);
+	else
+		log_info("session %llu: %s %s: %d %s",
+		    (unsigned long long)s->id, s->peer, session_target(s),
+		    hr->status, hr->reason);
 	n = handshake_format(hr, buf, sizeof(buf));
 	(void)conn_write(s->client.conn, buf, n);
 	session_upgrade_free(s);
@@ -318,7 +327,7 @@ session_read_head(struct session *s)
 	}
 	/* The rest belongs to the next phase: frames. */
 	evbuffer_drain(in, req.head_len);
-	handshake_check(&s->up->req, s->cfg, &s->up->hr);
+	handshake_check(&s->up->req, s->cfg, s->listen, &s->up->hr);
 	session_handshake_done(s);
 }
 

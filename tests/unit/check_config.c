@@ -1205,7 +1205,7 @@ static const struct config_error_vector config_error_vectors[] = {
 	  "listen:\n  - address: 127.0.0.1:8080\n    backlog: 511\n"
 	  CFG_ROUTES,
 	  NAME ":3:5: listen[0].backlog: unknown key (expected one of: "
-	  "address, tls, proxy_protocol)\n" },
+	  "address, tls, proxy_protocol, allowed_hosts)\n" },
 	{ "unknown key in log",
 	  CFG_LISTEN CFG_ROUTES "log: { level: info, colour: true }\n",
 	  NAME ":6:21: log.colour: unknown key (expected one of: level, "
@@ -2225,7 +2225,7 @@ static const char config_many_yaml[] =
 static const char config_many_errors[] =
 	NAME ":2:14: listen[0].address: \"0.0.0.0\": must be host:port\n"
 	NAME ":3:5: listen[1].port: unknown key (expected one of: address, "
-	    "tls, proxy_protocol)\n"
+	    "tls, proxy_protocol, allowed_hosts)\n"
 	NAME ":3:5: listen[1]: missing key \"address\"\n"
 	NAME ":4:15: log.level: \"verbose\" must be one of: error, warn, "
 	    "info, debug\n"
@@ -2841,6 +2841,151 @@ END_TEST
 /*
  * Files, and the lifetime of a config.
  */
+/*
+ * listen[].allowed_hosts: names, wildcards and IP literals as written,
+ * IPv6 in the canonical bracketed form the matcher compares; an empty
+ * list is no list (any host).
+ */
+START_TEST(test_config_allowed_hosts)
+{
+	struct config	*cfg;
+	const char	*want[] = {
+		"chat.example.com", "*.Example.COM", "127.0.0.1", "[::1]",
+		"[2001:db8::1]", "[::ffff:10.0.0.1]", "localhost", "a-b.c0"
+	};
+	size_t		 i, n = sizeof(want) / sizeof(want[0]);
+
+	cfg = config_test_valid("listen:\n"
+	    "  - address: 127.0.0.1:8080\n"
+	    "    allowed_hosts: [chat.example.com, \"*.Example.COM\", "
+	    "127.0.0.1, \"::1\",\n"
+	    "        \"[2001:DB8:0::1]\", \"[::ffff:10.0.0.1]\", localhost, "
+	    "a-b.c0]\n"
+	    "  - address: 127.0.0.1:8081\n"
+	    "  - address: 127.0.0.1:8082\n"
+	    "    allowed_hosts: []\n"
+	    CFG_ROUTES);
+	ck_assert_uint_eq(cfg->listens[0].nallowed_hosts, n);
+	for (i = 0; i < n; i++)
+		ck_assert_str_eq(cfg->listens[0].allowed_hosts[i], want[i]);
+	ck_assert_ptr_null(cfg->listens[1].allowed_hosts);
+	ck_assert_uint_eq(cfg->listens[1].nallowed_hosts, 0);
+	ck_assert_ptr_null(cfg->listens[2].allowed_hosts);
+	ck_assert_uint_eq(cfg->listens[2].nallowed_hosts, 0);
+	config_unref(cfg);
+}
+END_TEST
+
+/* Each entry is checked where it stands: line 3, from column 21. */
+#define CFG_HOSTS(list)	"listen:\n  - address: 127.0.0.1:8080\n" \
+			"    allowed_hosts: " list "\n" CFG_ROUTES
+#define HOSTS_ERR(col, i, value, msg) \
+	NAME ":3:" #col ": listen[0].allowed_hosts[" #i "]: \"" value \
+	"\": " msg "\n"
+#define HOSTS_WILD_ONLY	"a wildcard is only allowed as a leading \"*.\", " \
+			"as in \"*.example.com\""
+#define HOSTS_TWO	"\"*.\" must be followed by two labels or more, " \
+			"as in \"*.example.com\""
+#define HOSTS_NAME	"not a host name or IP address"
+
+static const struct config_error_vector config_hosts_error_vectors[] = {
+	{ "allowed_hosts not a list", CFG_HOSTS("chat.example.com"),
+	  NAME ":3:20: listen[0].allowed_hosts: must be a list of host "
+	  "names, not a scalar\n" },
+	{ "allowed_hosts a mapping", CFG_HOSTS("{ a: b }"),
+	  NAME ":3:20: listen[0].allowed_hosts: must be a list of host "
+	  "names, not a mapping\n" },
+	{ "allowed_hosts item not a string", CFG_HOSTS("[a.test, [b]]"),
+	  NAME ":3:29: listen[0].allowed_hosts[1]: must be a string, not "
+	  "a list\n" },
+	{ "allowed_hosts with a port", CFG_HOSTS("[\"a.test:443\"]"),
+	  HOSTS_ERR(21, 0, "a.test:443", "must be a host without port "
+	  "(the port of Host is ignored)") },
+	{ "allowed_hosts IPv6 with a port", CFG_HOSTS("[\"[::1]:443\"]"),
+	  HOSTS_ERR(21, 0, "[::1]:443", "not an IPv6 address") },
+	{ "allowed_hosts bad IPv6", CFG_HOSTS("[\"[::g]\"]"),
+	  HOSTS_ERR(21, 0, "[::g]", "not an IPv6 address") },
+	{ "allowed_hosts bad IPv4", CFG_HOSTS("[ok.test, 10.0.0.256]"),
+	  HOSTS_ERR(30, 1, "10.0.0.256", "not an IPv4 address") },
+	{ "allowed_hosts lone star", CFG_HOSTS("[\"*\"]"),
+	  HOSTS_ERR(21, 0, "*", HOSTS_WILD_ONLY) },
+	{ "allowed_hosts partial wildcard", CFG_HOSTS("[\"a*.test.com\"]"),
+	  HOSTS_ERR(21, 0, "a*.test.com", HOSTS_WILD_ONLY) },
+	{ "allowed_hosts inner wildcard", CFG_HOSTS("[\"a.*.test.com\"]"),
+	  HOSTS_ERR(21, 0, "a.*.test.com", HOSTS_WILD_ONLY) },
+	{ "allowed_hosts double wildcard", CFG_HOSTS("[\"*.*.test.com\"]"),
+	  HOSTS_ERR(21, 0, "*.*.test.com", HOSTS_WILD_ONLY) },
+	{ "allowed_hosts wildcard over a TLD", CFG_HOSTS("[\"*.com\"]"),
+	  HOSTS_ERR(21, 0, "*.com", HOSTS_TWO) },
+	{ "allowed_hosts wildcard over IPs", CFG_HOSTS("[\"*.0.0.1\"]"),
+	  HOSTS_ERR(21, 0, "*.0.0.1", "a wildcard covers names, not IP "
+	  "addresses") },
+	{ "allowed_hosts empty string", CFG_HOSTS("[\"\"]"),
+	  HOSTS_ERR(21, 0, "", HOSTS_NAME) },
+	{ "allowed_hosts trailing dot", CFG_HOSTS("[a.test.]"),
+	  HOSTS_ERR(21, 0, "a.test.", HOSTS_NAME) },
+	{ "allowed_hosts empty label", CFG_HOSTS("[a..test]"),
+	  HOSTS_ERR(21, 0, "a..test", HOSTS_NAME) },
+	{ "allowed_hosts leading hyphen", CFG_HOSTS("[-a.test]"),
+	  HOSTS_ERR(21, 0, "-a.test", HOSTS_NAME) },
+	{ "allowed_hosts trailing hyphen", CFG_HOSTS("[a-.test]"),
+	  HOSTS_ERR(21, 0, "a-.test", HOSTS_NAME) },
+	{ "allowed_hosts underscore", CFG_HOSTS("[a_b.test]"),
+	  HOSTS_ERR(21, 0, "a_b.test", HOSTS_NAME) },
+	{ "allowed_hosts scheme", CFG_HOSTS("[\"https://a.test\"]"),
+	  HOSTS_ERR(21, 0, "https://a.test", "must be a host without port "
+	  "(the port of Host is ignored)") },
+	{ "allowed_hosts path", CFG_HOSTS("[a.test/x]"),
+	  HOSTS_ERR(21, 0, "a.test/x", HOSTS_NAME) },
+	{ "allowed_hosts label of 64",
+	  CFG_HOSTS("[a12345678912345678912345678912"
+	  "3456789123456789123456789123456789.test]"),
+	  HOSTS_ERR(21, 0, "a12345678912345678912345678912"
+	  "3456789123456789123456789123456789.test", HOSTS_NAME) },
+	{ "allowed_hosts two errors", CFG_HOSTS("[ok.test, \"*\", x:1]"),
+	  HOSTS_ERR(30, 1, "*", HOSTS_WILD_ONLY)
+	  HOSTS_ERR(35, 2, "x:1", "must be a host without port (the port "
+	  "of Host is ignored)") },
+};
+
+START_TEST(test_config_hosts_error)
+{
+	const struct config_error_vector	*v =
+	    &config_hosts_error_vectors[_i];
+	char					 errors[4096];
+
+	config_test_refused(v->name, v->text, errors, sizeof(errors));
+	config_check_errors(v, errors);
+}
+END_TEST
+
+/* 63-byte labels are fine, up to 253 bytes in all. */
+START_TEST(test_config_allowed_hosts_lengths)
+{
+	struct config	*cfg;
+	char		 label[64], name[300], text[512];
+	char		*errors;
+
+	memset(label, 'a', 63);
+	label[63] = '\0';
+	/* 4 x 63 + 3 dots = 255 bytes: too long; 3 x 63 + 3 + 61 = 253. */
+	snprintf(name, sizeof(name), "%s.%s.%s.%s", label, label, label,
+	    label);
+	snprintf(text, sizeof(text), CFG_HOSTS("[%s]"), name);
+	cfg = config_test_parse(text, &errors);
+	ck_assert_ptr_null(cfg);
+	ck_assert_msg(strstr(errors, HOSTS_NAME) != NULL, "%s", errors);
+	free(errors);
+	snprintf(name, sizeof(name), "%s.%s.%s.%.61s", label, label, label,
+	    label);
+	ck_assert_uint_eq(strlen(name), 253);
+	snprintf(text, sizeof(text), CFG_HOSTS("[%s]"), name);
+	cfg = config_test_valid(text);
+	ck_assert_str_eq(cfg->listens[0].allowed_hosts[0], name);
+	config_unref(cfg);
+}
+END_TEST
+
 START_TEST(test_config_load_missing)
 {
 	static const char	 path[] = "/nonexistent/dir/wsgate.yaml";
@@ -3085,6 +3230,13 @@ check_suite(void)
 	tcase_add_loop_test(tc, test_config_backend_tls_error, 0,
 	    (int)(sizeof(config_backend_tls_errors) /
 	    sizeof(config_backend_tls_errors[0])));
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("hosts");
+	tcase_add_test(tc, test_config_allowed_hosts);
+	tcase_add_test(tc, test_config_allowed_hosts_lengths);
+	tcase_add_loop_test(tc, test_config_hosts_error, 0,
+	    CONFIG_NELEM(config_hosts_error_vectors));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");

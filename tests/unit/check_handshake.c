@@ -592,7 +592,7 @@ hs_run(const struct hs_vector *v)
 	ck_assert_uint_eq(req.head_len, strlen(v->head));
 
 	memset(&hr, 0xa5, sizeof(hr));
-	handshake_check(&req, hs_test_cfg, &hr);
+	handshake_check(&req, hs_test_cfg, NULL, &hr);
 	ck_assert_msg(hr.status == v->status, "%s: status %d (%s), want %d",
 	    v->name, hr.status, hr.reason != NULL ? hr.reason : "", v->status);
 	ck_assert_msg(hr.reason != NULL && strcmp(hr.reason, v->reason) == 0,
@@ -632,6 +632,81 @@ hs_run(const struct hs_vector *v)
 	    "%s: accept \"%s\", want \"%s\"", v->name, hr.accept, v->accept);
 	hs_check_101_text(v, text);
 }
+
+/*
+ * listen[].allowed_hosts: a Host the listener does not serve gets 421
+ * (RFC 9110 §15.5.20) before any route is looked for, so before 404 and
+ * 405; HTTP/1.0 and a missing or invalid Host stay 400.
+ */
+struct hs_hosts_vector {
+	const char	*head;
+	int		 status;
+	const char	*host;		/* 421: hr.host, without the port */
+};
+
+#define HS_WS_HOST(h)	"Host: " h "\r\n" HS_WS HS_END
+#define R_421		"host not served on this listener"
+
+static const struct hs_hosts_vector hs_hosts_vectors[] = {
+	{ HS_GET("/echo") HS_WS_HOST("gw.example"), 101, NULL },
+	{ HS_GET("/echo") HS_WS_HOST("GW.Example:8443"), 101, NULL },
+	{ HS_GET("/echo") HS_WS_HOST("a.apps.example"), 101, NULL },
+	{ HS_GET("/echo") HS_WS_HOST("[::1]:8080"), 101, NULL },
+	{ HS_GET("/echo") HS_WS_HOST("evil.example"), 421, "evil.example" },
+	{ HS_GET("/echo") HS_WS_HOST("evil.example:8080"), 421,
+	    "evil.example" },
+	{ HS_GET("/echo") HS_WS_HOST("a.b.apps.example"), 421,
+	    "a.b.apps.example" },
+	{ HS_GET("/echo") HS_WS_HOST("[::2]:80"), 421, "[::2]" },
+	{ HS_GET("/nowhere") HS_WS_HOST("evil.example"), 421,
+	    "evil.example" },
+	{ "POST /echo HTTP/1.1\r\n" HS_WS_HOST("evil.example"), 421,
+	    "evil.example" },
+	{ "GET /echo HTTP/1.0\r\n" HS_WS_HOST("evil.example"), 400, NULL },
+	{ HS_GET("/echo") HS_WS HS_END, 400, NULL },
+	{ HS_GET("/echo") HS_WS_HOST("evil\"example"), 400, NULL },
+};
+
+START_TEST(test_handshake_allowed_hosts)
+{
+	const struct hs_hosts_vector	*v = &hs_hosts_vectors[_i];
+	char				*allowed[] = {
+		"gw.example", "*.apps.example", "[::1]"
+	};
+	struct config_listen		 cl;
+	struct handshake_result		 hr;
+	struct http_request		 req;
+	const char			*errstr = NULL;
+	char				 text[512];
+	int				 status = 0;
+
+	memset(&cl, 0, sizeof(cl));
+	cl.address = "127.0.0.1:8080";
+	cl.allowed_hosts = allowed;
+	cl.nallowed_hosts = sizeof(allowed) / sizeof(allowed[0]);
+	ck_assert_int_eq(http_parse_request(v->head, strlen(v->head),
+	    HS_TEST_MAX_HEAD, &req, &status, &errstr), HTTP_PARSE_OK);
+	handshake_check(&req, hs_test_cfg, &cl, &hr);
+	ck_assert_msg(hr.status == v->status, "%s: status %d (%s), want %d",
+	    v->head, hr.status, hr.reason, v->status);
+	if (v->status != 421) {
+		ck_assert_ptr_null(hr.host);
+		return;
+	}
+	ck_assert_str_eq(hr.reason, R_421);
+	ck_assert_ptr_null(hr.rt);
+	ck_assert_msg(hr.host != NULL && hr.host_len == strlen(v->host) &&
+	    memcmp(hr.host, v->host, hr.host_len) == 0, "%s: host \"%.*s\"",
+	    v->head, (int)hr.host_len, hr.host != NULL ? hr.host : "");
+	handshake_format(&hr, text, sizeof(text));
+	ck_assert_str_eq(text, "HTTP/1.1 421 Misdirected Request\r\n"
+	    "Connection: close\r\n"
+	    "Content-Type: text/plain\r\n"
+	    "Content-Length: 33\r\n"
+	    "\r\n"
+	    R_421 "\n");
+}
+END_TEST
 
 START_TEST(test_handshake_check_table)
 {
@@ -880,7 +955,7 @@ hs_up_prepare(struct hs_up_client *c, const char *head, int route,
 	ck_assert_msg(http_parse_request(c->buf, strlen(c->buf),
 	    HS_TEST_MAX_HEAD, &c->req, &status, &errstr) == HTTP_PARSE_OK,
 	    "parse: %d %s", status, errstr != NULL ? errstr : "");
-	handshake_check(&c->req, hs_up_cfg, &c->hr);
+	handshake_check(&c->req, hs_up_cfg, NULL, &c->hr);
 	ck_assert_msg(c->hr.status == 101, "%s: %d %s", c->buf,
 	    c->hr.status, c->hr.reason);
 	ck_assert_msg(c->hr.rt == &hs_up_cfg->routes[route],
@@ -1440,7 +1515,7 @@ START_TEST(test_handshake_upstream_forwarded_host_quoted)
 	    "Sec-WebSocket-Version: 13\r\n\r\n", host);
 	ck_assert_int_eq(http_parse_request(c.buf, strlen(c.buf),
 	    HS_TEST_MAX_HEAD, &c.req, &status, &errstr), HTTP_PARSE_OK);
-	handshake_check(&c.req, hs_up_cfg, &c.hr);
+	handshake_check(&c.req, hs_up_cfg, NULL, &c.hr);
 	if (c.hr.status == 400)
 		return;
 	hs_up_prepare(&c, c.buf, HS_UP_ANY, "192.0.2.7", "http", &up);
@@ -2133,6 +2208,12 @@ check_suite(void)
 	    HS_NELEM(hs_table_vectors));
 	tcase_add_loop_test(tc, test_handshake_check_variants, 0,
 	    HS_NELEM(hs_variant_vectors));
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("hosts");
+	tcase_add_checked_fixture(tc, hs_setup, hs_teardown);
+	tcase_add_loop_test(tc, test_handshake_allowed_hosts, 0,
+	    (int)(sizeof(hs_hosts_vectors) / sizeof(hs_hosts_vectors[0])));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("format");

@@ -2,7 +2,9 @@
  * check_route — unit tests of route matching (DESIGN.md "Configuration":
  * routes are tried in order, the first match wins), of the Origin policy
  * (RFC 6454 §6.2: scheme and host compare case-insensitively; "origins:
- * same" compares the Origin's host with the Host), of the walk over the
+ * same" compares the Origin's host with the Host), of listen[].
+ * allowed_hosts (the Host against names, "*." wildcards and IP literals,
+ * with tls_name_matches() as for SNI), of the walk over the
  * client's subprotocol offers and of subprotocol selection (RFC 6455
  * §4.2.2 item 5.4: the server picks one of the client's offers).
  *
@@ -28,6 +30,9 @@
 static const char route_test_yaml[] =
 	"listen:\n"
 	"  - address: 127.0.0.1:8080\n"
+	"  - address: 127.0.0.1:8081\n"
+	"    allowed_hosts: [chat.example.com, \"*.apps.example.com\",\n"
+	"        127.0.0.1, \"::1\", \"[2001:db8::a:1]\"]\n"
 	"routes:\n"
 	"  - match: { host: chat.example, path: /ws }\n"		/* 0 */
 	"    backend: echo\n"
@@ -356,6 +361,84 @@ START_TEST(test_route_origin_host_len)
 END_TEST
 
 /*
+ * route_host_allowed(): listen[1] has allowed_hosts, listen[0] none.
+ * The matcher is tls_name_matches(), the one SNI uses.
+ */
+struct route_host_vector {
+	int		 listen;
+	const char	*host;		/* the Host value, port and all */
+	bool		 allowed;
+};
+
+static const struct route_host_vector route_host_vectors[] = {
+	{ 1, "chat.example.com", true },
+	{ 1, "chat.example.com:443", true },
+	{ 1, "chat.example.com:", true },
+	{ 1, "CHAT.Example.COM:8080", true },
+	{ 1, "x.chat.example.com", false },
+	{ 1, "example.com", false },
+	{ 1, "chat.example.com.", false },
+	{ 1, "chat.example.co", false },
+	{ 1, "chat.example.comx", false },
+	{ 1, "evil.example", false },
+	/* "*." covers exactly one more label. */
+	{ 1, "a.apps.example.com", true },
+	{ 1, "A-1.APPS.example.com:80", true },
+	{ 1, "apps.example.com", false },
+	{ 1, "a.b.apps.example.com", false },
+	{ 1, ".apps.example.com", false },
+	{ 1, "a.apps.example.com.evil", false },
+	/* IP literals; IPv6 by address, whatever its spelling. */
+	{ 1, "127.0.0.1", true },
+	{ 1, "127.0.0.1:8081", true },
+	{ 1, "127.0.0.2", false },
+	{ 1, "[::1]", true },
+	{ 1, "[::1]:8081", true },
+	{ 1, "[0:0:0:0:0:0:0:1]:8081", true },
+	{ 1, "[2001:DB8:0:0::A:1]", true },
+	{ 1, "[2001:db8::a:2]", false },
+	{ 1, "[::1", false },
+	{ 1, "[]", false },
+	{ 1, "[::g]", false },
+	{ 1, "::1", false },
+	{ 1, "", false },
+	{ 1, ":443", false },
+	/* No list: any host. */
+	{ 0, "evil.example", true },
+	{ 0, "[::1]:1", true },
+	{ 0, "", true },
+};
+
+START_TEST(test_route_host_allowed)
+{
+	const struct route_host_vector	*v = &route_host_vectors[_i];
+	const struct config_listen	*cl;
+
+	ck_assert_uint_eq(route_test_cfg->nlistens, 2);
+	cl = &route_test_cfg->listens[v->listen];
+	ck_assert_msg(route_host_allowed(cl, v->host, strlen(v->host)) ==
+	    v->allowed, "listen[%d], Host \"%s\": want %s", v->listen,
+	    v->host, v->allowed ? "allowed" : "refused");
+	/* No listener (handshake tests): no policy. */
+	ck_assert(route_host_allowed(NULL, v->host, strlen(v->host)));
+}
+END_TEST
+
+/* Only host_len bytes are the Host: a NUL or what follows never counts. */
+START_TEST(test_route_host_allowed_len)
+{
+	const struct config_listen	*cl = &route_test_cfg->listens[1];
+
+	ck_assert(route_host_allowed(cl, "127.0.0.1x", 9));
+	ck_assert(!route_host_allowed(cl, "127.0.0.1x", 10));
+	ck_assert(!route_host_allowed(cl, "127.0.0.", 8));
+	ck_assert(!route_host_allowed(cl, "chat.example.com\0.evil", 21));
+	ck_assert(!route_host_allowed(cl, "chat.example.com\0", 17));
+	ck_assert(route_host_allowed(cl, "chat.example.com\0", 16));
+}
+END_TEST
+
+/*
  * route_select_subprotocol().
  */
 struct route_subprotocol_vector {
@@ -508,6 +591,13 @@ check_suite(void)
 	tcase_add_loop_test(tc, test_route_origin_host, 0,
 	    ROUTE_NELEM(route_origin_host_vectors));
 	tcase_add_test(tc, test_route_origin_host_len);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("hosts");
+	tcase_add_checked_fixture(tc, route_setup, route_teardown);
+	tcase_add_loop_test(tc, test_route_host_allowed, 0,
+	    ROUTE_NELEM(route_host_vectors));
+	tcase_add_test(tc, test_route_host_allowed_len);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("offers");
