@@ -92,13 +92,17 @@ handshake_host_valid(const char *host, size_t len)
 	return true;
 }
 
-/* Rejects repeated fields whose meaning would be ambiguous. */
+/*
+ * Rejects repeated fields whose meaning would be ambiguous.  A repeated
+ * Content-Length is one of them (RFC 9112 §6.3): only the first is looked
+ * at for "no body", and "0" then "5" must not pass as an empty body.
+ */
 static const char *
 handshake_duplicate(const struct http_request *req)
 {
 	static const char *const single[] = {
 		"Host", "Sec-WebSocket-Key", "Sec-WebSocket-Version",
-		"Origin", "Upgrade"
+		"Origin", "Upgrade", "Content-Length"
 	};
 	size_t	i, count;
 

@@ -283,10 +283,11 @@ http_request_line_byte(struct http_parser *p, const char *buf, size_t i)
 		break;
 	case HTTP_S_TARGET:
 		/*
-		 * Any visible ASCII is let through: the path is matched as
-		 * opaque bytes and forwarded verbatim.  What must never pass
-		 * is what could split or blur the request line: CTLs, SP,
-		 * DEL and bytes that are not ASCII.
+		 * Visible ASCII but '#' is let through: the path is matched
+		 * as opaque bytes and forwarded verbatim.  What must never
+		 * pass is what could split or blur the request line (CTLs,
+		 * SP, DEL and bytes that are not ASCII) or make wsgate and
+		 * the backend see two paths (a fragment).
 		 */
 		if (c == ' ') {
 			req->target = buf + p->mark;
@@ -300,6 +301,15 @@ http_request_line_byte(struct http_parser *p, const char *buf, size_t i)
 		else if (c < 0x21 || c > 0x7e)
 			return http_fail(p, 400,
 			    "invalid character in request target");
+		else if (c == '#')
+			/*
+			 * RFC 9112 §3.2.1: origin-form has no fragment, and
+			 * RFC 6455 §3 forbids one in a WebSocket URI.  A
+			 * backend would route "/a#x" as "/a" where wsgate
+			 * matched the whole: refuse it (as HAProxy does since
+			 * CVE-2023-45539).
+			 */
+			return http_fail(p, 400, "fragment in request target");
 		break;
 	case HTTP_S_PROTO:
 		if (c == ' ' && p->matched == 0)

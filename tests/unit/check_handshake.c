@@ -340,6 +340,14 @@ static const struct hs_vector hs_table_vectors[] = {
 	{ "duplicate upgrade",
 	  HS_GET("/echo") HS_HOST HS_WS HS_UPGRADE HS_END,
 	  400, R_DUP, NULL, HS_NONE, NULL, NULL },
+	{ "duplicate content-length of 0",
+	  HS_GET("/echo") HS_HOST "Content-Length: 0\r\n"
+	  "Content-Length: 0\r\n" HS_WS HS_END,
+	  400, R_DUP, NULL, HS_NONE, NULL, NULL },
+	{ "content-length 0 then another",
+	  HS_GET("/echo") HS_HOST "Content-Length: 0\r\n"
+	  "Content-Length: 5\r\n" HS_WS HS_END,
+	  400, R_DUP, NULL, HS_NONE, NULL, NULL },
 	{ "origin not allowed",
 	  HS_GET("/x") "Host: chat.example\r\n"
 	  "Origin: https://evil.example\r\n" HS_WS HS_END,
