@@ -236,6 +236,10 @@ user: nobody
 workers: $2
 log:
   level: warn
+# The load generator is one address: no per-address limit (nginx and
+# HAProxy have none either).
+limits:
+  max_connections_per_ip: 0
 backends:
   ws:
     type: websocket

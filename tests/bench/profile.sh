@@ -76,6 +76,9 @@ user: nobody
 workers: 1
 log:
   level: warn
+# The load generator is one address: no per-address limit.
+limits:
+  max_connections_per_ip: 0
 backends:
   ws:
     type: websocket
