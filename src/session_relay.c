@@ -463,9 +463,10 @@ session_count_traffic(struct session *s)
 
 /*
  * max_connection_memory, enforced: backpressure keeps a session's
- * buffers under it (config.c checks that the watermark and one read fit
- * in it), so a session over it is a bug or a path that escaped
- * backpressure, and it ends here rather than grow.
+ * buffers under it (config.c checks that both watermarks and what one
+ * loop turn reads past them fit in it), so a session over it is a bug
+ * or a path that escaped backpressure, and it ends here rather than
+ * grow.
  */
 static void
 session_check_memory(struct session *s)
