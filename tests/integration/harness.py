@@ -336,7 +336,10 @@ class Wsgate:
     .stop()."""
 
     def __init__(self, config_text, args=(), startup_timeout=10.0,
-                 env=None):
+                 env=None, prefix=()):
+        """prefix: a command that execs the rest (argv words), e.g.
+        unshare(1) for a private mount namespace; the PID stays
+        wsgate's."""
         startup_timeout *= SLOW
         self.valgrind_log = None    # read at stop() under valgrind
         self.dir = tempfile.mkdtemp(prefix="wsgate-it-")
@@ -347,7 +350,8 @@ class Wsgate:
         self.config_text = config_text
         self.returncode = None
         self.proc = subprocess.Popen(
-            wrapped([WSGATE, "-c", self.config_path] + list(args), self.dir),
+            list(prefix) + wrapped([WSGATE, "-c", self.config_path]
+                                   + list(args), self.dir),
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, cwd=self.dir,
             env=dict(os.environ, **env) if env else None,
