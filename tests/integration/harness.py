@@ -20,6 +20,10 @@ Main pieces:
   raw_ws_backend(...)         hand-written backend (BackendWS frames,
                               every received byte recorded)
   main(globals())             tiny test runner
+
+Environment: WSGATE (the binary), WSGATE_WRAPPER (a command the daemon
+runs under, e.g. valgrind: make valgrind), WSGATE_SLOW (factor for waits
+on the daemon; 8 under a wrapper), WSGATE_TEST_TIMEOUT (per test, s).
 """
 
 import asyncio
