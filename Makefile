@@ -175,10 +175,17 @@ VALGRIND_TESTS ?= $(filter-out $(VALGRIND_SKIP), \
 
 valgrind: deps-valgrind
 	$(MAKE) VALGRIND=1 build-vg/wsgate
+	rm -f build-vg/valgrind-summary
 	WSGATE=$(abspath build-vg/wsgate) \
 	    WSGATE_WRAPPER="valgrind $(VALGRIND_FLAGS)" \
+	    WSGATE_VALGRIND_SUMMARY=$(abspath build-vg/valgrind-summary) \
 	    WSGATE_TEST_TIMEOUT=600 WSGATE_FILE_TIMEOUT=1800 \
 	    tests/integration/run.sh $(VALGRIND_TESTS)
+	@awk '{ n++; if ($$1 != "killed") e += $$1; else k++; \
+	    d += $$2; i += $$3 } END { printf "valgrind: %d wsgate runs " \
+	    "checked, %d errors, %d bytes definitely lost, %d indirectly, " \
+	    "%d killed before the summary\n", n, e, d, i, k }' \
+	    build-vg/valgrind-summary
 
 # libFuzzer targets (tests/fuzz/): clang builds the pure modules each one
 # needs into build-fuzz/, instrumented for coverage, ASan and UBSan.

@@ -103,6 +103,7 @@ def valgrind_verdict(text, what):
     indirectly lost bytes, or no summary at all (the process was killed
     before valgrind could check)."""
     m = _VG_ERRORS_RE.search(text)
+    _valgrind_note(text, what, m)
     if m is None:
         return "no valgrind ERROR SUMMARY for %s (killed?):\n%s" % (
             what, text[-3000:])
@@ -116,6 +117,20 @@ def valgrind_verdict(text, what):
 
 
 _valgrind_failures = []  # of run_wsgate() calls in the current test
+
+
+def _valgrind_note(text, what, m):
+    """Appends "errors definitely indirectly what" for one memcheck log
+    to $WSGATE_VALGRIND_SUMMARY (make valgrind totals them)."""
+    path = os.environ.get("WSGATE_VALGRIND_SUMMARY")
+    if not path:
+        return
+    lost = dict((k, n.replace(",", "")) for k, n in _VG_LOST_RE.findall(text))
+    with open(path, "a") as f:
+        f.write("%s %s %s %s\n" % (
+            m.group(1).replace(",", "") if m else "killed",
+            lost.get("definitely", "?"), lost.get("indirectly", "?"),
+            what.replace(" ", "_")))
 
 
 def _sanitizer_reports():
