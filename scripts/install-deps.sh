@@ -1,6 +1,7 @@
 #!/bin/sh
-# install-deps.sh run|test — installs the Debian packages that building
-# (run) or testing (test) wsgate needs, and only those that are missing.
+# install-deps.sh run|test|valgrind — installs the Debian packages that
+# building (run), testing (test) or make valgrind (valgrind) need, and
+# only those that are missing.
 # Uses apt-get, through sudo when not root.  Does nothing when all is there.
 set -eu
 
@@ -22,7 +23,8 @@ libclang-rt-14-dev:file:/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.
 case "$mode" in
 run) wanted=$run_pkgs ;;
 test) wanted="$run_pkgs $test_pkgs" ;;
-*) echo "usage: $0 run|test" >&2; exit 2 ;;
+valgrind) wanted="$run_pkgs $test_pkgs valgrind:cmd:valgrind" ;;
+*) echo "usage: $0 run|test|valgrind" >&2; exit 2 ;;
 esac
 
 have() {

@@ -20,6 +20,10 @@ Main pieces:
   raw_ws_backend(...)         hand-written backend (BackendWS frames,
                               every received byte recorded)
   main(globals())             tiny test runner
+
+Environment: WSGATE (the binary), WSGATE_WRAPPER (a command the daemon
+runs under, e.g. valgrind: make valgrind), WSGATE_SLOW (factor for waits
+on the daemon; 8 under a wrapper), WSGATE_TEST_TIMEOUT (per test, s).
 """
 
 import asyncio
@@ -28,6 +32,7 @@ import hashlib
 import inspect
 import os
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -42,6 +47,14 @@ import traceback
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 WSGATE = os.environ.get("WSGATE", os.path.join(ROOT, "wsgate"))
+# A command the daemon is started under (make valgrind: "valgrind
+# --tool=memcheck ..."); each daemon then gets its own valgrind log, and
+# a report of errors or definitely/indirectly lost memory fails the test.
+WRAPPER = shlex.split(os.environ.get("WSGATE_WRAPPER", ""))
+VALGRIND = bool(WRAPPER) and os.path.basename(WRAPPER[0]) == "valgrind"
+# Waits on the daemon (startup, exit) are this many times longer under a
+# wrapper: valgrind runs it 20-50 times slower.
+SLOW = float(os.environ.get("WSGATE_SLOW", "8" if WRAPPER else "1"))
 
 HOST = "127.0.0.1"
 WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -80,15 +93,79 @@ _SANITIZER_RE = re.compile(r"ERROR: (Address|Leak)Sanitizer|"
                            r"runtime error: |SUMMARY: UndefinedBehavior")
 
 
+# What memcheck prints at exit (make valgrind), with --leak-check=full.
+_VG_ERRORS_RE = re.compile(r"ERROR SUMMARY: ([0-9,]+) errors")
+_VG_LOST_RE = re.compile(r"(definitely|indirectly) lost: ([0-9,]+) bytes")
+
+
+def valgrind_verdict(text, what):
+    """None, or why a memcheck log (text) fails: errors, definitely or
+    indirectly lost bytes, or no summary at all (the process was killed
+    before valgrind could check)."""
+    m = _VG_ERRORS_RE.search(text)
+    _valgrind_note(text, what, m)
+    if m is None:
+        return "no valgrind ERROR SUMMARY for %s (killed?):\n%s" % (
+            what, text[-3000:])
+    bad = [] if m.group(1) == "0" else ["%s errors" % m.group(1)]
+    bad += ["%s %s lost" % (n, kind) for kind, n in _VG_LOST_RE.findall(text)
+            if n != "0"]
+    if bad:
+        return "valgrind: %s in %s:\n%s" % (", ".join(bad), what,
+                                             text[-20000:])
+    return None
+
+
+_valgrind_failures = []  # of run_wsgate() calls in the current test
+
+
+def _valgrind_note(text, what, m):
+    """Appends "errors definitely indirectly what" for one memcheck log
+    to $WSGATE_VALGRIND_SUMMARY (make valgrind totals them)."""
+    path = os.environ.get("WSGATE_VALGRIND_SUMMARY")
+    if not path:
+        return
+    lost = dict((k, n.replace(",", "")) for k, n in _VG_LOST_RE.findall(text))
+    with open(path, "a") as f:
+        f.write("%s %s %s %s\n" % (
+            m.group(1).replace(",", "") if m else "killed",
+            lost.get("definitely", "?"), lost.get("indirectly", "?"),
+            what.replace(" ", "_")))
+
+
 def _sanitizer_reports():
     """None, or the failure text for a sanitizer report in the output of
-    a wsgate the test started (they are stopped by now)."""
+    a wsgate the test started (they are stopped by now), or for a bad
+    valgrind log (WSGATE_WRAPPER=valgrind ...)."""
     for gw in _started:
         m = _SANITIZER_RE.search(gw.log())
         if m:
             return "sanitizer report in wsgate pid %d's output: %r" % (
                 gw.pid, gw.log()[m.start():m.start() + 200])
+        if VALGRIND and gw.valgrind_log is not None:
+            v = valgrind_verdict(gw.valgrind_log, "wsgate pid %d" % gw.pid)
+            if v:
+                return v
+    if _valgrind_failures:
+        return _valgrind_failures[0]
     return None
+
+
+def wrapped(argv, logdir):
+    """argv under WSGATE_WRAPPER; valgrind writes to logdir/valgrind.log."""
+    if not WRAPPER:
+        return list(argv)
+    extra = (["--log-file=" + os.path.join(logdir, "valgrind.log")]
+             if VALGRIND else [])
+    return WRAPPER + extra + list(argv)
+
+
+def _read_valgrind_log(d):
+    try:
+        with open(os.path.join(d, "valgrind.log"), errors="replace") as f:
+            return f.read()
+    except OSError:
+        return ""
 
 
 def check(cond, msg):
@@ -278,7 +355,12 @@ class Wsgate:
     .stop()."""
 
     def __init__(self, config_text, args=(), startup_timeout=10.0,
-                 env=None):
+                 env=None, prefix=()):
+        """prefix: a command that execs the rest (argv words), e.g.
+        unshare(1) for a private mount namespace; the PID stays
+        wsgate's."""
+        startup_timeout *= SLOW
+        self.valgrind_log = None    # read at stop() under valgrind
         self.dir = tempfile.mkdtemp(prefix="wsgate-it-")
         self.config_path = os.path.join(self.dir, "wsgate.yaml")
         config_text = as_root_on_purpose(config_text)
@@ -287,7 +369,8 @@ class Wsgate:
         self.config_text = config_text
         self.returncode = None
         self.proc = subprocess.Popen(
-            [WSGATE, "-c", self.config_path] + list(args),
+            list(prefix) + wrapped([WSGATE, "-c", self.config_path]
+                                   + list(args), self.dir),
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, cwd=self.dir,
             env=dict(os.environ, **env) if env else None,
@@ -343,6 +426,7 @@ class Wsgate:
             os.kill(self.pid, sig)
 
     def wait_exit(self, timeout):
+        timeout *= SLOW
         try:
             self.returncode = self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -359,12 +443,14 @@ class Wsgate:
             except ProcessLookupError:
                 pass
             try:
-                self.proc.wait(10)
+                self.proc.wait(10 * SLOW)
             except subprocess.TimeoutExpired:
                 os.kill(self.pid, signal.SIGKILL)
                 self.proc.wait(10)
         self.returncode = self.proc.returncode
         self._out.join(5)
+        if VALGRIND and self.valgrind_log is None:
+            self.valgrind_log = _read_valgrind_log(self.dir)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
@@ -382,6 +468,7 @@ def run_wsgate(args, timeout=10, config_text=None, root_on_purpose=True):
     d = tempfile.mkdtemp(prefix="wsgate-it-")
     try:
         argv = [WSGATE] + list(args)
+        timeout *= SLOW
         path = None
         if config_text is not None:
             path = os.path.join(d, "wsgate.yaml")
@@ -390,7 +477,7 @@ def run_wsgate(args, timeout=10, config_text=None, root_on_purpose=True):
             with open(path, "w") as f:
                 f.write(config_text)
             argv = [a if a != "{config}" else path for a in argv]
-        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+        p = subprocess.Popen(wrapped(argv, d), stdin=subprocess.DEVNULL,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              cwd=d, preexec_fn=_die_with_parent)
         try:
@@ -403,6 +490,10 @@ def run_wsgate(args, timeout=10, config_text=None, root_on_purpose=True):
                 p.kill()
                 p.communicate(timeout=10)
             raise TestFailure("%r did not exit within %ss" % (argv, timeout))
+        if VALGRIND:
+            v = valgrind_verdict(_read_valgrind_log(d), " ".join(argv))
+            if v:
+                _valgrind_failures.append(v)
         return p.returncode, out.decode("utf-8", "replace"), \
             err.decode("utf-8", "replace"), path
     finally:
@@ -1498,6 +1589,7 @@ def main(namespace):
     stop = False
     for name, fn in tests:
         del _started[:]
+        del _valgrind_failures[:]
         t0 = time.monotonic()
         err = None
         try:
