@@ -80,9 +80,9 @@ def test_slowloris_2000():
     socks = [open_slow(gw.port, SLOW_SOURCES[i % len(SLOW_SOURCES)])
              for i in range(SLOW_CLIENTS)]
     opened = time.monotonic() - t0
+    h.wait_until(lambda: fd_count(gw.pid) >= SLOW_CLIENTS, 10 * h.SLOW,
+                 what="wsgate holding all %d connections" % SLOW_CLIENTS)
     peak_fds = fd_count(gw.pid)
-    check(peak_fds >= SLOW_CLIENTS, "wsgate holds %d descriptors for %d "
-          "connections" % (peak_fds, SLOW_CLIENTS))
     answers = {}
     trickle(socks, answers)
     # A legitimate client, while all 2,000 are held.
@@ -95,7 +95,7 @@ def test_slowloris_2000():
     open_now = len(socks)
     check(open_now == SLOW_CLIENTS, "slow connections closed early: %d open"
           % open_now)
-    deadline = t0 + HANDSHAKE_TIMEOUT + opened + 15
+    deadline = t0 + HANDSHAKE_TIMEOUT + opened + 15 * h.SLOW
     while socks and time.monotonic() < deadline:
         trickle(socks, answers)
         time.sleep(1.0)
@@ -174,20 +174,24 @@ def test_slow_consumers_100():
     t0 = time.monotonic()
     last = -1
     stable_since = time.monotonic()
-    while time.monotonic() - t0 < 20:
+    blocked = False
+    while time.monotonic() - t0 < 20 * h.SLOW:
         peak = max(peak, rss_mib(gw.pid))
         with server.lock:
             sent = server.state["sent"]
         if sent != last:
             last, stable_since = sent, time.monotonic()
         elif time.monotonic() - stable_since > 1.0:
+            blocked = True
             break
         time.sleep(0.1)
     blocked_after = last / CONSUMERS / h.MiB
     check(server.accepted == CONSUMERS + 1, "backend connections: %d"
           % server.accepted)
-    check(last < CONSUMERS * PUSH / 10, "backends were not blocked: %d MiB "
-          "went out" % (last // h.MiB))
+    # Blocked: nothing more went out for a second, far short of the
+    # 100 MiB each (what did is mostly in the kernel's socket buffers).
+    check(blocked and last < CONSUMERS * PUSH / 2, "backends were not "
+          "blocked: %d MiB went out" % (last // h.MiB))
     # idle_timeout (3s) then close_timeout (1s) end every session.
     h.wait_until(lambda: gw.log().count('reason="idle timeout"') >=
                  CONSUMERS, 20, interval=0.2,
