@@ -53,7 +53,9 @@ def test_max_connections_503_then_pause():
         check(ws.read_frame().payload == b"x", "held session broken")
     for ws in held:
         ws.close()
-    echo_round_trip(gw.port).close()
+    # Served again once the held sessions are gone.
+    h.wait_until(lambda: try_upgrade(gw.port, "127.0.0.1"), 5 * h.SLOW,
+                 interval=0.1, what="a session after the held ones closed")
     print("flood: 20 sessions held, 40 more answered %r in %.2fs, "
           "accept paused and resumed" % (statuses, refused_in))
 
