@@ -18,7 +18,13 @@ python3-websockets:py:websockets mandoc:cmd:mandoc
 node-ws:file:/usr/share/nodejs/ws/package.json openssl:cmd:openssl
 haproxy:file:/usr/sbin/haproxy systemd:cmd:systemd-analyze
 clang:cmd:clang libfuzzer-14-dev:file:/usr/lib/llvm-14/lib/libFuzzer.a
-libclang-rt-14-dev:file:/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a"
+libclang-rt-14-dev:file:/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a
+chromium:cmd:chromium"
+# chromium (tests/integration/test_browser.py, headless): its recommends
+# are not needed there: with --disable-gpu it renders in software with
+# what it ships (it opens no file of libgl1-mesa-dri), fontconfig-config
+# depends on fonts-dejavu-core (no fonts-liberation), and upower, udev,
+# notification-daemon and system-config-printer serve desktops.
 
 case "$mode" in
 run) wanted=$run_pkgs ;;

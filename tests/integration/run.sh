@@ -3,6 +3,7 @@
 # the real ./wsgate with Debian's /usr/bin/python3, one file at a time,
 # each under a hard timeout.  Prints PASS/FAIL per file, the output of a
 # failing file only (it includes the daemon logs of its failing tests),
+# the lines a passing file starts with "note: " (figures, paths),
 # and a final "N passed, M failed" line counting test functions (a file
 # that dies before reporting counts as one failure); exit status 1 if any
 # failed.
@@ -62,6 +63,7 @@ for f in "${files[@]}"; do
 	fi
 	if [ "$rc" -eq 0 ]; then
 		echo "PASS $name (${dur}s)"
+		sed -n 's/^note: /    /p' "$out"
 	else
 		if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
 			echo "FAIL $name (timed out after ${file_timeout}s)"
