@@ -130,13 +130,15 @@ def mqtt_route(path="/mqtt"):
             "subprotocols": ["mqtt"], "frames": "binary"}
 
 
-def broker_and_gate(**limits):
-    """A private broker and a wsgate with an MQTT route to it."""
+def broker_and_gate(routes=(), **limits):
+    """A private broker and a wsgate with routes, then the MQTT route, to
+    it."""
     broker = Mosquitto()
     lim = {"close_timeout": "2s"}
     lim.update(limits)
     gw = h.start_wsgate(h.config(
-        [mqtt_route()], {"mqtt": h.tcp_backend(broker.port)}, lim))
+        list(routes) + [mqtt_route()], {"mqtt": h.tcp_backend(broker.port)},
+        lim))
     return broker, gw
 
 
@@ -359,7 +361,11 @@ async def mqtt_open(gw, client_id, keepalive=30, clean=True,
 # ---------------------------------------------------------------------------
 
 async def test_subprotocol_negotiation():
-    broker, gw = broker_and_gate()
+    # README.md: "subprotocol: mqtt" in match refuses clients that do
+    # not offer it (no route matches: 404).
+    strict = {"match": {"path": "/strict/mqtt", "subprotocol": "mqtt"},
+              "backend": "mqtt", "subprotocols": ["mqtt"]}
+    broker, gw = broker_and_gate([strict])
     seen = []
     for offer, want in ((["mqtt"], "mqtt"), (["mqttv3.1", "mqtt"], "mqtt"),
                         (["mqtt", "mqttv3.1"], "mqtt")):
@@ -388,6 +394,16 @@ async def test_subprotocol_negotiation():
         await c.ping()
         await c.disconnect()
         seen.append("%s -> none" % (",".join(offer) or "(no offer)"))
+        resp = h.http_request(gw.port, h.ws_request("/strict/mqtt",
+                                                    extra=extra))
+        h.expect_error(resp, 404)
+    resp = h.http_request(gw.port, h.ws_request(
+        "/strict/mqtt", extra=[("Sec-WebSocket-Protocol", "mqttv3.1, mqtt")]))
+    check(resp.status == 101
+          and resp.header("Sec-WebSocket-Protocol") == "mqtt",
+          "strict route offered mqtt: %r %r" % (resp.status_line,
+                                                 resp.headers))
+    seen.append("match subprotocol: 404 without mqtt, 101 with it")
     print("subprotocols: " + "; ".join(seen), flush=True)
 
 
