@@ -17,6 +17,7 @@ test_pkgs="check:pc:check python3:cmd:/usr/bin/python3
 python3-websockets:py:websockets mandoc:cmd:mandoc
 node-ws:file:/usr/share/nodejs/ws/package.json openssl:cmd:openssl
 haproxy:file:/usr/sbin/haproxy systemd:cmd:systemd-analyze
+mosquitto:file:/usr/sbin/mosquitto mosquitto-clients:cmd:mosquitto_sub
 clang:cmd:clang libfuzzer-14-dev:file:/usr/lib/llvm-14/lib/libFuzzer.a
 libclang-rt-14-dev:file:/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a
 chromium:cmd:chromium"
