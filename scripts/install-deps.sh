@@ -10,6 +10,9 @@ mode=${1:-run}
 # Python module seen by Debian's /usr/bin/python3, or a file.
 run_pkgs="gcc:cmd:cc make:cmd:make pkg-config:cmd:pkg-config
 libevent-dev:pc:libevent libssl-dev:pc:openssl libyaml-dev:pc:yaml-0.1"
+# test_stomp.py: Debian's RabbitMQ (its STOMP and Web-STOMP plugins are
+# in the package; erlang-base, with epmd, comes as a dependency).  The
+# test runs a private node of its own and never uses the system service.
 # make fuzz: clang, libFuzzer, and libclang-rt-14-dev for the runtimes
 # of -fsanitize=fuzzer,address,undefined (clang-14 only recommends it, and
 # recommends are not installed).  The runtime's path is amd64's.
@@ -18,6 +21,7 @@ python3-websockets:py:websockets mandoc:cmd:mandoc
 node-ws:file:/usr/share/nodejs/ws/package.json openssl:cmd:openssl
 haproxy:file:/usr/sbin/haproxy systemd:cmd:systemd-analyze
 mosquitto:file:/usr/sbin/mosquitto mosquitto-clients:cmd:mosquitto_sub
+rabbitmq-server:file:/usr/lib/rabbitmq/bin/rabbitmq-server
 clang:cmd:clang libfuzzer-14-dev:file:/usr/lib/llvm-14/lib/libFuzzer.a
 libclang-rt-14-dev:file:/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a
 chromium:cmd:chromium"
