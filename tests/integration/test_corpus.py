@@ -313,7 +313,7 @@ def test_corpus():
     check(gw.alive(), "wsgate died during the corpus")
     check(not bad, "%d of %d corpus runs did not go as expected:\n  %s"
           % (len(bad), len(jobs), "\n  ".join(bad)))
-    print("corpus: %d handshakes, %d frame sequences (x2 routes), all as "
+    print("note: corpus: %d handshakes, %d frame sequences (x2 routes), all as "
           "expected (%.1fs)" % (len(hs), len(fr), time.monotonic() - t0),
           flush=True)
 

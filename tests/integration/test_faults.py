@@ -75,7 +75,7 @@ def fds_back(gw, base, label):
                      what="fd count back to %d" % base)
     finally:
         after = fd_count(gw)
-        print("    %s: fd baseline %d, after %d" % (label, base, after))
+        print("note: faults: %s: fd baseline %d, after %d" % (label, base, after))
     check(after == base, "fd leak: %d before the fault, %d after"
           % (base, after))
 
@@ -533,7 +533,7 @@ def test_backend_name_stops_resolving():
     check_access(access_line(gw, r.sock, start), 502, 0, "wsgate",
                  "backend unreachable or invalid")
     r.sock.close()
-    print("    reload refused: %s" % refused[-120:])
+    print("note: faults: reload refused: %s" % refused[-120:])
     fds_back(gw, base, "name gone -> 101 on the kept address; moved to "
              "127.0.0.2 -> 502")
 

@@ -56,7 +56,7 @@ def test_max_connections_503_then_pause():
     # Served again once the held sessions are gone.
     h.wait_until(lambda: try_upgrade(gw.port, "127.0.0.1"), 5 * h.SLOW,
                  interval=0.1, what="a session after the held ones closed")
-    print("flood: 20 sessions held, 40 more answered %r in %.2fs, "
+    print("note: flood: 20 sessions held, 40 more answered %r in %.2fs, "
           "accept paused and resumed" % (statuses, refused_in))
 
 
@@ -78,7 +78,7 @@ def test_per_ip_429_other_address_served():
     held.pop().close()
     h.wait_until(lambda: try_upgrade(gw.port, "127.0.0.2"), 5,
                  what="a slot for 127.0.0.2 after one session closed")
-    print("per ip: 5 held from 127.0.0.2, %d more refused with 429, "
+    print("note: per ip: 5 held from 127.0.0.2, %d more refused with 429, "
           "127.0.0.3 and 127.0.0.4 served" % refused)
 
 
@@ -104,7 +104,7 @@ def test_handshake_rate_429_retry_after():
     # Two a second: a token is back within half a second.
     h.wait_until(lambda: try_upgrade(gw.port, "127.0.0.5"), 3,
                  interval=0.1, what="a token for 127.0.0.5")
-    print("handshake rate: burst of 3 served, 4th 429 Retry-After: 1, "
+    print("note: handshake rate: burst of 3 served, 4th 429 Retry-After: 1, "
           "served again after %.2fs" % (time.monotonic() - t0))
 
 
@@ -146,7 +146,7 @@ def test_message_rate_1008():
         check(ws.read_frame().payload == b"slow", "echo %d" % i)
         time.sleep(0.06)
     ws.close()
-    print("message rate: burst of 10 echoed, the ping past it closed "
+    print("note: message rate: burst of 10 echoed, the ping past it closed "
           "with 1008; 15 messages at ~16/s all served")
 
 
@@ -164,7 +164,7 @@ def test_max_lifetime_1001():
     check(other.read_frame().payload == b"alive",
           "the other route's session")
     other.close()
-    print("max_lifetime 1s: closed with 1001 after %.2fs; the route "
+    print("note: max_lifetime 1s: closed with 1001 after %.2fs; the route "
           "without one kept its session" % lived)
 
 
@@ -212,7 +212,7 @@ def test_descriptor_exhaustion_recovers():
         raise h.TestFailure("fds %d, baseline %d: %r" % (
             fd_count(gw.pid), base,
             sorted(os.readlink(os.path.join(d, f)) for f in os.listdir(d))))
-    print("fd exhaustion: RLIMIT_NOFILE %d, %d descriptors in use at the "
+    print("note: fd exhaustion: RLIMIT_NOFILE %d, %d descriptors in use at the "
           "limit, 80 idle clients; served again %.2fs after they left "
           "(fds %d -> %d)" % (limit, held, recovered, base,
                                fd_count(gw.pid)))

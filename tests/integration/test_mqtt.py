@@ -404,7 +404,7 @@ async def test_subprotocol_negotiation():
           "strict route offered mqtt: %r %r" % (resp.status_line,
                                                  resp.headers))
     seen.append("match subprotocol: 404 without mqtt, 101 with it")
-    print("subprotocols: " + "; ".join(seen), flush=True)
+    print("note: mqtt: subprotocols: " + "; ".join(seen), flush=True)
 
 
 async def test_retained_message_reaches_later_subscriber():
@@ -437,7 +437,7 @@ async def test_retained_message_reaches_later_subscriber():
     await late.ping()
     await late.disconnect()
     await early.disconnect()
-    print("retained: %d-byte payload published through wsgate, live copy "
+    print("note: mqtt: retained: %d-byte payload published through wsgate, live copy "
           "retain=0, later subscriber got retain=1 and the same bytes in "
           "%.0f ms" % (len(payload), dt * 1000), flush=True)
 
@@ -512,7 +512,7 @@ async def test_interop_with_mosquitto_clients():
     await again.send(puback_packet(redelivered[0].pid))
     await again.ping()
     await again.disconnect()
-    print("interop: ws -> mosquitto_sub QoS 1 (%d bytes, PUBACK from "
+    print("note: mqtt: interop: ws -> mosquitto_sub QoS 1 (%d bytes, PUBACK from "
           "broker); mosquitto_pub -> ws QoS 1 x2 (%d+%d bytes); after "
           "reconnect only the un-PUBACKed one came back, DUP set"
           % (len(to_tcp), len(files[0]), len(files[1])), flush=True)
@@ -555,7 +555,7 @@ async def test_large_payload_split_over_messages():
     await sub.ping()
     await pub.disconnect()
     await sub.disconnect()
-    print("large: %d-byte PUBLISH sent in %d messages, received in %d "
+    print("note: mqtt: large: %d-byte PUBLISH sent in %d messages, received in %d "
           "(largest %d bytes), SHA-256 equal, %.0f ms"
           % (len(data), len(cuts) + 1, len(sizes), max(sizes),
              dt * 1000), flush=True)
@@ -585,7 +585,7 @@ async def test_keepalive_pings():
     h.wait_until(lambda: re.search(r"Client pinger has exceeded timeout",
                                    broker.output()), 5,
                  what="mosquitto's keepalive log line")
-    print("keepalive 1s: %d PINGREQ/PINGRESP over %.1fs (max rtt %.1f ms) "
+    print("note: mqtt: keepalive 1s: %d PINGREQ/PINGRESP over %.1fs (max rtt %.1f ms) "
           "kept the session; silent, closed by the broker after %.1fs, "
           "relayed as 1000" % (len(rtts), kept, max(rtts) * 1000, silent),
           flush=True)

@@ -109,7 +109,7 @@ def test_slowloris_2000():
           "%d of %d answered 408" % (got_408, SLOW_CLIENTS))
     check(logged == SLOW_CLIENTS, "408 logged %d times" % logged)
     check(gw.alive(), "wsgate died")
-    print("slowloris: %d connections from %d addresses opened in %.1fs "
+    print("note: slowloris: %d connections from %d addresses opened in %.1fs "
           "(%d descriptors held); a legitimate handshake + echo took "
           "%.0f ms meanwhile; all %d answered 408 and closed within %.1fs "
           "of the first" % (SLOW_CLIENTS, len(SLOW_SOURCES), opened,
@@ -205,7 +205,7 @@ def test_slow_consumers_100():
     check(peak < bound, "RSS peak %.1f MiB over the bound %.1f MiB"
           % (peak, bound))
     check(gw.alive(), "wsgate died")
-    print("slow consumers: %d clients never reading, backends pushing up to "
+    print("note: slow consumers: %d clients never reading, backends pushing up to "
           "%d MiB each blocked after %.2f MiB on average; wsgate RSS %.1f "
           "MiB at rest, peak %.1f MiB (bound %d x %d MiB + base + %d MiB = "
           "%.0f MiB); all closed by idle_timeout %.1fs after the start, "

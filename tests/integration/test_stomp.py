@@ -315,7 +315,7 @@ def test_readme_example():
         + README_EXAMPLE)
     check(status == 0, "wsgate -t on the README example: %d %s%s"
           % (status, out, err))
-    print("figure: README example (%d lines) found and accepted by "
+    print("note: stomp: README example (%d lines) found and accepted by "
           "wsgate -t" % README_EXAMPLE.count("\n"))
 
 
@@ -330,7 +330,7 @@ def test_broker():
     harness.read_until(s, buf, b"\0", 10)
     check(buf.startswith(b"CONNECTED\n") and b"server:RabbitMQ/" in buf
           and b"version:1.2\n" in buf, "direct CONNECT got %r" % buf)
-    print("figure: RabbitMQ node %s up in %.1fs (own epmd on %d; AMQP %d, "
+    print("note: stomp: RabbitMQ node %s up in %.1fs (own epmd on %d; AMQP %d, "
           "STOMP %d, Web-STOMP %d on 127.0.0.1); direct CONNECT answered"
           % (b.node, b.startup_seconds, b.epmd_port, b.amqp_port,
              b.stomp_port, b.web_stomp_port))
@@ -381,7 +381,7 @@ async def _queue_and_topic(gw, path, mode):
         end = check_disconnect(mode, await st.disconnect())
     dt = time.monotonic() - t0
     big = max(got["q"] + got["t"], key=lambda m: len(m.body))
-    print("figure: %s route: %d frames out (%d B), %d in (%d B) in %d "
+    print("note: stomp: %s route: %d frames out (%d B), %d in (%d B) in %d "
           "WebSocket messages, 3 bodies (up to %d B, that MESSAGE in %d "
           "messages) each via a queue and a topic, 3 ACKs, DISCONNECT: "
           "%s, %.0f ms"
@@ -456,7 +456,7 @@ async def test_subprotocol_negotiation():
         check(sp == "v10.stomp" and version == "1.2",
               "%s: v10.stomp with accept-version 1.0,1.1,1.2: %r %r"
               % (path, sp, version))
-    print("figure: %d negotiations, each CONNECTED with the selected "
+    print("note: stomp: %d negotiations, each CONNECTED with the selected "
           "version: %s; v10.stomp with accept-version 1.0,1.1,1.2 -> 1.2 "
           "on both routes" % (len(cases), "; ".join(seen)))
 
@@ -479,7 +479,7 @@ async def test_unknown_subprotocol():
             check(version == "1.2", "%s offering %r: CONNECTED version %r"
                   % (path, offer, version))
             seen.append("%s %s" % (path, offer))
-    print("figure: %d connections offering only unknown or no "
+    print("note: stomp: %d connections offering only unknown or no "
           "subprotocols: 101 without Sec-WebSocket-Protocol, STOMP 1.2 "
           "CONNECTED (%s)" % (len(seen), "; ".join(seen)))
 
@@ -516,7 +516,7 @@ async def test_cross_mode():
               and m2["destination"] == topic, "tcp subscriber got %r" % m2)
         ends = (check_disconnect("websocket", await w.disconnect()),
                 check_disconnect("tcp", await t.disconnect()))
-    print("figure: %d B tcp route -> queue -> websocket route, %d B "
+    print("note: stomp: %d B tcp route -> queue -> websocket route, %d B "
           "websocket route -> topic -> tcp route; DISCONNECT: %s / %s"
           % ((len(body1), len(body2)) + ends))
 
