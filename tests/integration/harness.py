@@ -1277,6 +1277,22 @@ async def ws_echo_handler(ws, server):
         await ws.send(msg)
 
 
+def terminate(proc, grace=5.0):
+    """Stops a child (a Popen) by its PID: SIGTERM, then SIGKILL when it
+    is still there after grace seconds."""
+    if proc.poll() is not None:
+        return
+    try:
+        os.kill(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+
+
 class ServerProcess:
     """A server in a child process that prints "PORT <n>" on stdout once it
     listens: .pid, .port, .output(), .kill() (SIGKILL), .stop() (SIGTERM,
@@ -1313,16 +1329,7 @@ class ServerProcess:
         self.proc.wait(10)
 
     def stop(self):
-        if self.proc.poll() is None:
-            try:
-                os.kill(self.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                os.kill(self.pid, signal.SIGKILL)
-                self.proc.wait(10)
+        terminate(self.proc)
         self._out.join(5)
 
 

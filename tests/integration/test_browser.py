@@ -36,9 +36,9 @@ import websockets
 
 import harness as h
 from harness import check
+from test_tls import OPENSSL, Pki, run
 
 CHROMIUM = "/usr/bin/chromium"
-OPENSSL = shutil.which("openssl") or "/usr/bin/openssl"
 PAGE = os.path.join(h.HERE, "browser_page.html")
 OUTPUT = os.path.join(h.HERE, "output", "browser")
 SCREENSHOT = os.path.join(OUTPUT, "test_browser.png")
@@ -50,47 +50,12 @@ ROUTES = {"/echo": (101, 4001), "/tcp": (101, 4001), "/stomp": (101, 4001),
           "/bye": (101, 1000), "/short": (101, 1001), "/foreign": (403, 0)}
 
 
-def run(argv, stdin=None):
-    p = subprocess.run(argv, input=stdin, capture_output=True, timeout=30)
-    check(p.returncode == 0, "%s failed: %s" % (" ".join(argv),
-                                                p.stderr.decode()[-400:]))
-    return p.stdout
-
-
-class Pki:
-    """A throw-away CA and server certificates for 127.0.0.1 (P-256)."""
-
-    def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="wsgate-it-pki-")
-        h.on_cleanup(lambda: shutil.rmtree(self.dir, ignore_errors=True))
-        self.ca = self.path("ca.pem")
-        run([OPENSSL, "req", "-x509", "-newkey", "ec", "-pkeyopt",
-             "ec_paramgen_curve:P-256", "-nodes", "-keyout",
-             self.path("ca.key"), "-out", self.ca, "-days", "2", "-subj",
-             "/CN=wsgate browser test CA"])
-
-    def path(self, name):
-        return os.path.join(self.dir, name)
-
-    def server(self, name):
-        key, csr = self.path(name + ".key"), self.path(name + ".csr")
-        pem, ext = self.path(name + ".pem"), self.path(name + ".ext")
-        with open(ext, "w") as f:
-            f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
-        run([OPENSSL, "req", "-newkey", "ec", "-pkeyopt",
-             "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out",
-             csr, "-subj", "/CN=%s" % name])
-        run([OPENSSL, "x509", "-req", "-in", csr, "-CA", self.ca, "-CAkey",
-             self.path("ca.key"), "-CAcreateserial", "-out", pem, "-days",
-             "2", "-extfile", ext])
-        return {"certificate": pem, "key": key}
-
-
 def spki_sha256(pem):
     """base64(SHA-256(DER SubjectPublicKeyInfo)) of a certificate: what
     --ignore-certificate-errors-spki-list takes."""
-    pub = run([OPENSSL, "x509", "-in", pem, "-noout", "-pubkey"])
-    der = run([OPENSSL, "pkey", "-pubin", "-outform", "DER"], stdin=pub)
+    pub = run([OPENSSL, "x509", "-in", pem, "-noout", "-pubkey"]).stdout
+    der = run([OPENSSL, "pkey", "-pubin", "-outform", "DER"],
+              stdin=pub).stdout
     return base64.b64encode(hashlib.sha256(der).digest()).decode("ascii")
 
 
@@ -428,7 +393,8 @@ def check_access_log(gw, checks):
 
 
 def gateway(pki, page, tcp, bye, stomp):
-    main, other = pki.server("wsgate"), pki.server("other")
+    sans = "IP:127.0.0.1,DNS:localhost"
+    main, other = pki.server("wsgate", sans), pki.server("other", sans)
     allow = [page.origin]
     doc = {
         "listen": [{"address": "127.0.0.1:0"},

@@ -111,16 +111,7 @@ class Mosquitto:
 
     def stop(self):
         """SIGTERM, then SIGKILL after 5 s; by PID only."""
-        if self.proc.poll() is None:
-            try:
-                os.kill(self.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                os.kill(self.pid, signal.SIGKILL)
-                self.proc.wait(10)
+        h.terminate(self.proc)
         self._out.join(5)
 
 

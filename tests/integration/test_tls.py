@@ -25,9 +25,10 @@ from harness import check
 OPENSSL = shutil.which("openssl") or "/usr/bin/openssl"
 
 
-def run(argv):
-    p = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
-                       timeout=30)
+def run(argv, stdin=None):
+    """Runs a command (openssl) to completion; its CompletedProcess."""
+    p = subprocess.run(argv, input=stdin if stdin is not None else b"",
+                       capture_output=True, timeout=30)
     check(p.returncode == 0, "%s failed: %s" % (" ".join(argv),
                                                 p.stderr.decode()[-400:]))
     return p
