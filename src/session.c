@@ -564,7 +564,9 @@ session_access_log(struct session *s)
 	a.target = session_target(s);
 	a.route = s->rt && s->rt->path ? s->rt->path : "-";
 	a.backend = s->rt ? s->rt->be->name : "-";
-	a.server = s->srv ? s->srv->address : "-";
+	/* A 502 or 504 names the server that failed last. */
+	a.server = s->srv != NULL ? s->srv->address : s->tried != NULL ?
+	    s->tried->address : "-";
 	a.status = s->status;	/* 0: ended before wsgate answered */
 	a.close_code = s->close_code;
 	a.closed_by = s->closed_by ? s->closed_by : "-";

@@ -100,6 +100,8 @@ struct session {
 	struct config		*cfg;
 	const struct route	*rt;
 	struct backend_server	*srv;		/* connected server */
+	struct backend_server	*tried;		/* the last one tried, for
+						   the access line of a 502 */
 	char			 ip[INET6_ADDRSTRLEN];
 	char			 peer[INET6_ADDRSTRLEN + 8];
 	char			*target;	/* for logs: the request

@@ -415,6 +415,7 @@ session_connect_next(struct session *s)
 			session_no_backend(s, why);
 			return;
 		}
+		s->tried = s->srv;
 		if (session_connect_server(s) == 0)
 			break;
 		log_warn("session %llu: connect %s", (unsigned long long)s->id,

@@ -69,6 +69,9 @@ def test_backend_failure_is_logged():
     h.expect_error(h.http_request(gw.port, h.ws_request(path="/tcp")), 502)
     m = gw.wait_log(re.compile(r"(?i)refused"), timeout=5, start=start)
     check(m, "no log line giving the reason (connection refused)")
+    # The access line names the server that failed.
+    gw.wait_log(r'access: .* backend=svc server=127\.0\.0\.1:%d status=502'
+                % dead, timeout=5, start=start)
 
 
 if __name__ == "__main__":
